@@ -1,0 +1,61 @@
+# crossborder: `make up` runs the platform, `make test` runs every test.
+# Both install what they need, idempotently: a pinned .venv and a pinned Anvil from npm.
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+ANVIL_BIN := $(ROOT)/node_modules/@foundry-rs/anvil-linux-amd64/bin
+# The venv's bin must come first: ape-vyper uses the pip-installed vyper only from PATH,
+# and ape-foundry finds `anvil` only on PATH (the real binary, not the node wrapper).
+export PATH := $(VENV)/bin:$(ANVIL_BIN):$(ROOT)/node_modules/.bin:$(PATH)
+export APE_DATA_FOLDER := $(ROOT)/.ape
+export PYTHONDONTWRITEBYTECODE := 1
+
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := $(ROOT)/node_modules/.installed
+BUILD := $(ROOT)/.build/__local__.json
+CONTRACTS := $(shell find contracts -name '*.vy' -o -name '*.vyi')
+
+.PHONY: up test deps compile lint unit integration bench clean
+
+up: deps compile
+	crossborder up
+
+test: deps compile lint
+	pytest -q tests
+
+deps: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): pyproject.toml constraints.txt
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	test -x $(ANVIL_BIN)/anvil
+	touch $@
+
+compile: $(BUILD)
+
+$(BUILD): $(CONTRACTS) ape-config.yaml $(PY_STAMP)
+	ape compile --force
+	test -f $(BUILD)
+
+lint: $(PY_STAMP)
+	ruff check src tests benchmarks scripts
+	ruff format --check src tests benchmarks scripts
+	mypy
+
+unit: deps compile
+	pytest -q tests/unit
+
+integration: deps compile
+	pytest -q tests/integration
+
+bench: deps compile
+	python benchmarks/gas.py
+	python benchmarks/screening.py
+	python benchmarks/throughput.py
+
+clean:
+	rm -rf .build .ape .devnet

@@ -1,0 +1,3 @@
+"""crossborder: cross-border finance blockchain service platform (SDK and CLI)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,265 @@
+"""One exception hierarchy, and the one table that maps every contract revert to it.
+
+Bank operators see these messages: each says what went wrong in plain English, with the Chinese
+term they know where there is one. ``tests/unit/test_errors.py`` proves every revert string in
+``contracts/`` has an entry here.
+"""
+
+from __future__ import annotations
+
+from .domain.codes import Reason
+
+
+class CrossborderError(Exception):
+    """Base of every error the SDK raises on purpose."""
+
+
+class InvalidInput(CrossborderError, ValueError):
+    """Input rejected before anything was signed (or by the contract's own checks)."""
+
+
+class ChainUnavailable(CrossborderError):
+    """The node could not be reached or did not answer in time."""
+
+
+class TransactionFailed(CrossborderError):
+    """A transaction reverted for a reason this table does not know."""
+
+
+class NotDeployed(CrossborderError):
+    """No deployment file, or it names another chain."""
+
+
+class AccessDenied(CrossborderError):
+    """The account may not do this."""
+
+
+class NotRegulator(AccessDenied):
+    pass
+
+
+class NotAnOperator(AccessDenied):
+    pass
+
+
+class MissingRole(AccessDenied):
+    pass
+
+
+class ParticipantDeactivated(AccessDenied):
+    pass
+
+
+class OtherBank(AccessDenied):
+    pass
+
+
+class MakerCheckerViolation(AccessDenied):
+    pass
+
+
+class ServiceNotOpened(AccessDenied):
+    pass
+
+
+class ScenarioNotAuthorised(AccessDenied):
+    pass
+
+
+class Conflict(CrossborderError):
+    """The thing already exists."""
+
+
+class UnknownEntity(CrossborderError):
+    """The thing does not exist."""
+
+
+class WrongState(CrossborderError):
+    """The financing is not in a state that allows this action."""
+
+
+class VerificationFailed(CrossborderError):
+    """核验失败: a cited document failed verification; the attempt is recorded on chain."""
+
+    reason: Reason = Reason.OK
+
+    def __init__(self, message: str, fingerprint: bytes | None = None, amount: int | None = None):
+        super().__init__(message)
+        self.fingerprint = fingerprint
+        self.amount = amount
+
+
+class DocumentNotFound(VerificationFailed):
+    reason = Reason.NOT_FOUND
+
+
+class WrongDocumentType(VerificationFailed):
+    reason = Reason.WRONG_TYPE
+
+
+class WrongExporter(VerificationFailed):
+    reason = Reason.WRONG_OWNER
+
+
+class CurrencyMismatch(VerificationFailed):
+    reason = Reason.CURRENCY_MISMATCH
+
+
+class DuplicateFinancing(VerificationFailed):
+    reason = Reason.DUPLICATE
+
+
+class OverFinancing(VerificationFailed):
+    reason = Reason.OVER_FINANCED
+
+
+VERIFICATION_ERRORS: dict[Reason, tuple[type[VerificationFailed], str]] = {
+    Reason.NOT_FOUND: (DocumentNotFound, "核验失败: the document is not registered on the ledger"),
+    Reason.WRONG_TYPE: (
+        WrongDocumentType,
+        "核验失败: the document is not of the type this financing needs (e.g. not an export declaration)",
+    ),
+    Reason.WRONG_OWNER: (WrongExporter, "核验失败: the document's exporter is not the applicant firm"),
+    Reason.CURRENCY_MISMATCH: (
+        CurrencyMismatch,
+        "核验失败: the financing currency differs from the document's currency",
+    ),
+    Reason.DUPLICATE: (
+        DuplicateFinancing,
+        "重复融资 duplicate financing: the document is already fully used by other financings",
+    ),
+    Reason.OVER_FINANCED: (
+        OverFinancing,
+        "超额融资 over-financing: the amount requested exceeds what is left on the document",
+    ),
+}
+
+
+def verification_error(
+    reason: int, fingerprint: bytes | None = None, amount: int | None = None
+) -> VerificationFailed:
+    """The typed error for a verification reason code recorded on chain."""
+    cls, message = VERIFICATION_ERRORS[Reason(reason)]
+    return cls(message, fingerprint=fingerprint, amount=amount)
+
+
+# Every revert string of contracts/, with the exception and the operator's message.
+REVERTS: dict[str, tuple[type[CrossborderError], str]] = {
+    "ownable: caller is not the owner": (
+        NotRegulator,
+        "only the regulator's admin account may do this",
+    ),
+    "ownable_2step: caller is not the new owner": (
+        NotRegulator,
+        "only the nominated new regulator admin may accept the transfer",
+    ),
+    "consortium: empty participant id": (InvalidInput, "the participant id is empty"),
+    "consortium: unknown participant kind": (InvalidInput, "unknown kind of participant"),
+    "consortium: participant already onboarded": (Conflict, "the participant is already onboarded"),
+    "consortium: parent must be onboarded with the same kind": (
+        InvalidInput,
+        "a branch (网点) must belong to an onboarded institution of the same kind",
+    ),
+    "consortium: unknown participant": (UnknownEntity, "the participant is not onboarded"),
+    "consortium: empty account": (InvalidInput, "the operator account is empty"),
+    "consortium: account is already an operator": (
+        Conflict,
+        "the account is already bound to an institution",
+    ),
+    "consortium: account is not an operator": (
+        NotAnOperator,
+        "the account is not an operator of any institution on the platform",
+    ),
+    "consortium: participant is deactivated": (
+        ParticipantDeactivated,
+        "the institution is deactivated: none of its accounts may act",
+    ),
+    "consortium: account lacks the role": (
+        MissingRole,
+        "the operator does not hold the role (所属角色) for this function",
+    ),
+    "consortium: role not allowed for this kind of participant": (
+        InvalidInput,
+        "this role cannot be granted to this kind of institution",
+    ),
+    "consortium: unknown scenario": (InvalidInput, "unknown scenario"),
+    "consortium: firm is not an active enterprise": (
+        InvalidInput,
+        "the firm is not an active enterprise on the platform",
+    ),
+    "ledger: caller is not the regulator": (
+        NotRegulator,
+        "only the regulator may authorise scenarios",
+    ),
+    "ledger: this participant may not register this document type": (
+        AccessDenied,
+        "this institution may not register documents of this type",
+    ),
+    "ledger: face amount must be positive": (InvalidInput, "a document's amount must be positive"),
+    "ledger: invalid currency code": (InvalidInput, "invalid ISO 4217 currency code"),
+    "ledger: empty fingerprint": (InvalidInput, "a document or owner fingerprint is empty"),
+    "ledger: document already registered": (
+        Conflict,
+        "a document of the batch is already registered; nothing of the batch was registered",
+    ),
+    "ledger: caller is not an authorised scenario": (
+        ScenarioNotAuthorised,
+        "the scenario contract is not authorised by the regulator",
+    ),
+    "ledger: fingerprints and amounts differ in length": (
+        InvalidInput,
+        "each cited document needs exactly one amount",
+    ),
+    "ledger: release exceeds the held amount": (
+        WrongState,
+        "cannot release more than the document holds",
+    ),
+    "ledger: consume exceeds the held amount": (
+        WrongState,
+        "cannot consume more than the document holds",
+    ),
+    "financing: unknown financing": (UnknownEntity, "no such financing"),
+    "financing: wrong state for this action": (
+        WrongState,
+        "the financing's state does not allow this action",
+    ),
+    "financing: operator belongs to another bank": (
+        OtherBank,
+        "the financing belongs to another bank",
+    ),
+    "financing: the applicant may not review": (
+        MakerCheckerViolation,
+        "maker-checker: the operator who applied may not review (审核) the same financing",
+    ),
+    "financing: total amount too large": (
+        InvalidInput,
+        "the total amount of one financing must stay below 2**64 minor units",
+    ),
+    "financing: no documents cited": (InvalidInput, "cite at least one document"),
+    "financing: document cited twice": (InvalidInput, "a document is cited twice"),
+    "financing: amount must be positive": (InvalidInput, "amounts must be positive"),
+    "financing: disbursement exceeds the approved amount": (
+        InvalidInput,
+        "the disbursement exceeds the approved amount",
+    ),
+    "financing: repayment exceeds the outstanding amount": (
+        InvalidInput,
+        "the repayment exceeds the outstanding amount",
+    ),
+    "financing: due date before value date": (
+        InvalidInput,
+        "the due date is before the value date",
+    ),
+    "financing: firm has not opened the service with this bank": (
+        ServiceNotOpened,
+        "the firm has not opened this financing service (业务开通) with this bank",
+    ),
+}
+
+
+def from_revert(reason: str | None) -> CrossborderError:
+    """The typed error for a revert string (``TransactionFailed`` for an unknown one)."""
+    if reason is not None and reason in REVERTS:
+        cls, message = REVERTS[reason]
+        return cls(message)
+    return TransactionFailed(f"the transaction reverted: {reason or 'no reason given'}")
