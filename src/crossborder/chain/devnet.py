@@ -1,0 +1,265 @@
+"""The local devnet: one Anvil process whose chain state persists in a directory.
+
+Anvil loads ``anvil-state.json`` at start and writes it back when stopped with SIGTERM, so a
+devnet stopped with ``stop()`` resumes with the same contracts and balances. The pid file lets
+another process (``crossborder devnet stop``) find and stop a detached devnet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+from ..errors import ChainUnavailable, CrossborderError
+from .rpc import RpcClient
+from .signers import DEV_MNEMONIC
+
+START_TIMEOUT = 30.0  # seconds; loading a large state file takes a while
+STOP_TIMEOUT = 30.0  # seconds; dumping the state on exit too
+
+
+class DevnetError(CrossborderError):
+    """The devnet could not be started."""
+
+
+class Devnet:
+    """A local Anvil node.
+
+    Args:
+        state_dir: Where the state file, log and pid file live.
+        port: The HTTP port, on 127.0.0.1.
+        block_time: Seconds between blocks (interval mining, as on the consortium chain), or
+            None to mine each transaction as it arrives.
+        gas_limit: The block gas limit.
+        chain_id: The chain id.
+        accounts: How many dev accounts (of ``signers.DEV_MNEMONIC``) to fund.
+    """
+
+    def __init__(
+        self,
+        state_dir: Path,
+        port: int = 8545,
+        block_time: float | None = 1.0,
+        gas_limit: int = 1_000_000_000,
+        chain_id: int = 31337,
+        accounts: int = 10,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.port = port
+        self.block_time = block_time
+        self.gas_limit = gas_limit
+        self.chain_id = chain_id
+        self.accounts = accounts
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __repr__(self) -> str:
+        return f"Devnet({self.url}, running={self.is_running()})"
+
+    def __enter__(self) -> Devnet:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The node's HTTP endpoint."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def state_file(self) -> Path:
+        """The chain state Anvil loads at start and dumps at exit."""
+        return self.state_dir / "anvil-state.json"
+
+    @property
+    def log_file(self) -> Path:
+        """Anvil's output."""
+        return self.state_dir / "anvil.log"
+
+    @property
+    def pid_file(self) -> Path:
+        """The running Anvil's process id."""
+        return self.state_dir / "anvil.pid"
+
+    def command(self) -> list[str]:
+        """The Anvil command line."""
+        command = [
+            find_anvil(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--chain-id",
+            str(self.chain_id),
+            "--gas-limit",
+            str(self.gas_limit),
+            "--state",
+            str(self.state_file),
+            "--mnemonic",
+            DEV_MNEMONIC,
+            "--accounts",
+            str(self.accounts),
+        ]
+        if self.block_time is not None:
+            command += ["--block-time", str(self.block_time)]
+        return command
+
+    def is_running(self) -> bool:
+        """Whether this devnet's Anvil is alive (started here, or by another process)."""
+        if self._process is not None:
+            return self._process.poll() is None
+        return self._recorded_pid() is not None
+
+    def start(self, detach: bool = False) -> None:
+        """Start Anvil and wait until it answers (a no-op if already running).
+
+        Args:
+            detach: Run Anvil in its own session, so that it outlives this process and the
+                terminal's Ctrl-C; stop it later with ``stop()`` from any process.
+
+        Raises:
+            DevnetError: No Anvil binary, the port is taken, or Anvil exited or stayed silent
+                during start-up.
+        """
+        if self.is_running():
+            return
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._refuse_if_port_taken()
+        command = self.command()
+        with self.log_file.open("ab") as log:
+            self._process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=detach,
+            )
+        self.pid_file.write_text(f"{self._process.pid}\n")
+        try:
+            self._wait_until_ready()
+        except DevnetError:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop Anvil with SIGTERM (so that it writes its state) and wait for it to exit."""
+        process, self._process = self._process, None
+        if process is not None:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        elif (pid := self._recorded_pid()) is not None:
+            _terminate(pid)
+        self.pid_file.unlink(missing_ok=True)
+
+    def _recorded_pid(self) -> int | None:
+        """The pid of the pid file, if that process is alive and is an Anvil."""
+        try:
+            pid = int(self.pid_file.read_text())
+        except (OSError, ValueError):
+            return None
+        return pid if _alive(pid) and _is_anvil(pid) else None
+
+    def _refuse_if_port_taken(self) -> None:
+        """Otherwise the start-up check could mistake another node for this one."""
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                raise DevnetError(f"port {self.port} is already in use")
+
+    def _wait_until_ready(self) -> None:
+        rpc = RpcClient(self.url, timeout=1.0, retries=0)
+        deadline = time.monotonic() + START_TIMEOUT
+        try:
+            while time.monotonic() < deadline:
+                if not self.is_running():
+                    raise DevnetError(f"anvil exited during start-up: {self._log_tail()}")
+                try:
+                    if rpc.chain_id() == self.chain_id:
+                        return
+                except ChainUnavailable:
+                    pass
+                time.sleep(0.05)
+        finally:
+            rpc.close()
+        raise DevnetError(f"anvil did not answer at {self.url} within {START_TIMEOUT} s")
+
+    def _log_tail(self, lines: int = 5) -> str:
+        try:
+            return " | ".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False  # our own child, exited (and now reaped)
+    except ChildProcessError:
+        pass  # not our child
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_anvil(pid: int) -> bool:
+    """Guards against a stale pid file whose pid now belongs to another program."""
+    try:
+        return b"anvil" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()  # no /proc (macOS): trust the pid file
+    except OSError:
+        return True
+
+
+def _terminate(pid: int) -> None:
+    """SIGTERM a devnet started by another process, then wait for it to write its state."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while _alive(pid):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                return
+            time.sleep(0.05)
+
+
+def find_anvil() -> str:
+    """The path of the Anvil binary on PATH.
+
+    Raises:
+        DevnetError: None found, or only npm's script wrapper, which would not pass SIGTERM on.
+    """
+    path = shutil.which("anvil")
+    if path is None:
+        raise DevnetError(
+            "no `anvil` on PATH: run `make deps` and put "
+            "node_modules/@foundry-rs/anvil-<platform>/bin on PATH (see the Makefile)"
+        )
+    with open(path, "rb") as binary:
+        if binary.read(2) == b"#!":
+            raise DevnetError(
+                f"{path} is a script wrapper, not the Anvil binary: put "
+                "node_modules/@foundry-rs/anvil-<platform>/bin before node_modules/.bin on PATH"
+            )
+    return path

@@ -1,0 +1,198 @@
+"""The ``crossborder`` command line: devnet, deploy, demo, up, query."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..chain.abi import load_manifest
+from ..chain.deploy import deploy, is_deployed
+from ..chain.deployment import Deployment
+from ..chain.devnet import Devnet
+from ..chain.rpc import RpcClient
+from ..chain.signers import LocalSigner, Signer, dev_signers
+from ..errors import CrossborderError, NotDeployed
+from ..settings import Settings, get_settings
+
+console = Console()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(fn: F) -> F:
+    """Prints a typed error as one clear line instead of a stack trace."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CrossborderError as error:
+            console.print(f"[bold red]error:[/] {error}")
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _devnet(settings: Settings) -> Devnet:
+    return Devnet(
+        settings.devnet_dir,
+        port=settings.devnet_port,
+        block_time=settings.devnet_block_time,
+        accounts=30,
+    )
+
+
+def _regulator(settings: Settings, rpc: RpcClient, keystore: Path | None) -> Signer:
+    if keystore is not None:
+        return LocalSigner.from_keystore(keystore)
+    return dev_signers(rpc.chain_id(), 1)[0]
+
+
+@click.group()
+@click.version_option(package_name="crossborder")
+def cli() -> None:
+    """Cross-border finance blockchain service platform."""
+
+
+@cli.group()
+def devnet() -> None:
+    """The local permissioned devnet (Anvil, interval blocks, persisted state)."""
+
+
+@devnet.command("start")
+@friendly
+def devnet_start() -> None:
+    """Starts Anvil in the background with state persisted under .devnet/."""
+    net = _devnet(get_settings())
+    if net.is_running():
+        console.print(f"devnet already running at {net.url}")
+        return
+    net.start(detach=True)
+    console.print(f"devnet running at {net.url} (state in {net.state_dir})")
+
+
+@devnet.command("stop")
+@friendly
+def devnet_stop() -> None:
+    """Stops Anvil; it writes its state first."""
+    _devnet(get_settings()).stop()
+    console.print("devnet stopped")
+
+
+@cli.command("deploy")
+@click.option("--keystore", type=click.Path(path_type=Path), help="regulator admin keystore")
+@friendly
+def deploy_cmd(keystore: Path | None) -> None:
+    """Deploys the contracts; the deploying account becomes the regulator's admin."""
+    settings = get_settings()
+    rpc = RpcClient(settings.rpc_url)
+    regulator = _regulator(settings, rpc, keystore)
+    deployment = deploy(
+        rpc, dict(load_manifest(settings.build_file)), regulator, settings.deployment_path
+    )
+    _print_deployment(deployment, settings.deployment_path)
+
+
+def _print_deployment(deployment: Deployment, path: Path) -> None:
+    table = Table(title=f"Deployed on chain {deployment.chain_id} → {path}")
+    table.add_column("contract")
+    table.add_column("address")
+    for name, address in deployment.contracts.items():
+        table.add_row(name, address)
+    console.print(table)
+
+
+def _ensure_deployed(settings: Settings) -> None:
+    rpc = RpcClient(settings.rpc_url)
+    try:
+        deployment = Deployment.load(settings.deployment_path, rpc.chain_id())
+        if is_deployed(rpc, deployment):
+            return
+    except NotDeployed:
+        pass
+    regulator = dev_signers(rpc.chain_id(), 1)[0]
+    deployment = deploy(
+        rpc, dict(load_manifest(settings.build_file)), regulator, settings.deployment_path
+    )
+    _print_deployment(deployment, settings.deployment_path)
+
+
+@cli.command("demo")
+@friendly
+def demo_cmd() -> None:
+    """Onboards the demo consortium and runs the receivables story (devnet only)."""
+    _run_demo(get_settings())
+
+
+def _run_demo(settings: Settings) -> None:
+    from ..demo import run_story
+    from ..services.platform import Platform
+
+    platform = Platform.connect(settings)
+    signers = dev_signers(platform.deployment.chain_id, 30)
+    with console.status("running the receivables story …") as status:
+        story = run_story(platform, signers, progress=lambda msg: status.update(msg))
+    table = Table(title="出口应收账款融资 export receivables financing — demo story")
+    table.add_column("who")
+    table.add_column("did")
+    table.add_column("outcome")
+    for who, did, outcome in story.lines:
+        style = "red" if outcome.startswith("refused") else None
+        table.add_row(who, did, outcome, style=style)
+    console.print(table)
+
+
+@cli.command("up")
+@friendly
+def up_cmd() -> None:
+    """Starts the devnet, deploys, runs the demo, and stays up until Ctrl-C."""
+    settings = get_settings()
+    net = _devnet(settings)
+    started = False
+    if not net.is_running():
+        net.start(detach=False)
+        started = True
+    try:
+        _ensure_deployed(settings)
+        _run_demo(settings)
+        console.print(f"[green]platform up[/] at {net.url} — Ctrl-C to stop")
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if started:
+            net.stop()
+            console.print("devnet stopped (state saved)")
+
+
+@cli.command("query")
+@click.argument("declarations", nargs=-1, required=True)
+@friendly
+def query_cmd(declarations: tuple[str, ...]) -> None:
+    """银行间融资信息互动: is each declaration used, how much is left, since when."""
+    from ..services.documents import Screening
+    from ..services.platform import Platform
+
+    infos = Screening(Platform.connect()).declarations(list(declarations))
+    table = Table(title="inter-bank financing information")
+    for column in ("declaration", "status", "face", "left", "used since"):
+        table.add_column(column)
+    for number, info in zip(declarations, infos, strict=True):
+        table.add_row(
+            number,
+            info.status.name.lower(),
+            str(info.face or "-"),
+            str(info.remaining or "-"),
+            info.used_since.isoformat() if info.used_since else "-",
+        )
+    console.print(table)

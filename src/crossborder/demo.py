@@ -1,0 +1,169 @@
+"""The demo consortium and its receivables story, as ``make up`` runs it on the devnet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .chain.signers import Signer
+from .domain.codes import ParticipantKind, Role, Scenario
+from .domain.identifiers import make_uscc
+from .domain.models import Citation, Declaration, FinancingApplication
+from .domain.money import Money
+from .errors import CrossborderError
+from .services.consortium import ConsortiumAdmin, Operator, participant_info
+from .services.documents import DocumentRegistry, Screening
+from .services.platform import Platform
+from .services.receivables import ReceivablesDesk
+
+BANK_STAGES = (Role.RCV_APPLY, Role.RCV_ACCEPT, Role.RCV_REVIEW, Role.RCV_DISBURSE, Role.RCV_REPAY)
+
+
+def _uscc(seed: str) -> str:
+    return make_uscc(seed)
+
+
+REGULATOR_USCC = _uscc("11100000000013127")  # 国家外汇管理局 (stand-in)
+CUSTOMS_USCC = _uscc("11100000000012345")  # 海关总署 (stand-in)
+BANKS = {
+    "Bank A": _uscc("91350200260130000"),
+    "Bank B": _uscc("91110000100000001"),
+}
+FIRMS = {
+    "Xiamen Seaside Trading Co.": _uscc("91350200MA2Y00001"),
+    "Chongqing Rail Export Ltd.": _uscc("91500000MA5U00002"),
+    "Qingdao Harbour Foods Co.": _uscc("91370200MA3C00003"),
+}
+
+
+@dataclass
+class BankDesks:
+    name: str
+    uscc: str
+    signers: dict[Role, Signer]
+    opener: Signer
+
+    def desk(self, platform: Platform, role: Role) -> ReceivablesDesk:
+        return ReceivablesDesk(platform, self.signers[role])
+
+
+@dataclass
+class Story:
+    lines: list[tuple[str, str, str]] = field(default_factory=list)
+    declarations: list[str] = field(default_factory=list)
+
+    def say(self, actor: str, action: str, outcome: str) -> None:
+        self.lines.append((actor, action, outcome))
+
+
+def onboard(platform: Platform, signers: list[Signer]) -> tuple[Signer, dict[str, BankDesks]]:
+    """Onboards the demo consortium (idempotent: participants already there are kept)."""
+    regulator, customs = signers[0], signers[1]
+    admin = ConsortiumAdmin(platform, regulator)
+    banks: dict[str, BankDesks] = {}
+    next_signer = 2
+    plan: list[tuple[str, ParticipantKind, list[Operator]]] = [
+        (REGULATOR_USCC, ParticipantKind.REGULATOR, []),
+        (CUSTOMS_USCC, ParticipantKind.CUSTOMS, [Operator(customs.address, Role.DOC_REGISTER)]),
+    ]
+    for name, uscc in BANKS.items():
+        ops = {role: signers[next_signer + i] for i, role in enumerate(BANK_STAGES)}
+        opener = signers[next_signer + len(BANK_STAGES)]
+        next_signer += len(BANK_STAGES) + 1
+        banks[name] = BankDesks(name, uscc, ops, opener)
+        operators = [Operator(s.address, r) for r, s in ops.items()]
+        operators.append(Operator(opener.address, Role.RCV_SERVICE))
+        plan.append((uscc, ParticipantKind.BANK, operators))
+    plan += [(uscc, ParticipantKind.ENTERPRISE, []) for uscc in FIRMS.values()]
+    for uscc, kind, operators in plan:
+        if participant_info(platform, admin.participant_id(uscc)).kind is None:
+            admin.onboard(uscc, kind, operators=operators)
+    for bank in banks.values():
+        for firm in FIRMS.values():
+            ReceivablesDesk(platform, bank.opener).open_service(firm)
+    return customs, banks
+
+
+def run_story(
+    platform: Platform, signers: list[Signer], progress: Callable[[str], None] = print
+) -> Story:
+    """The receivables story: a second bank is refused a declaration the first already financed."""
+    story = Story()
+    customs, banks = onboard(platform, signers)
+    story.say("Regulator 外汇局", "onboarded the consortium", "customs, 2 banks, 3 firms")
+    bank_a, bank_b = banks["Bank A"], banks["Bank B"]
+    firms = list(FIRMS.values())
+
+    rng = random.Random()
+    today = dt.date.today()
+    declarations = [
+        Declaration(
+            number=f"{rng.randrange(10**17, 10**18)}",
+            export_date=today - dt.timedelta(days=10 + i),
+            exporter=firms[i % 3],
+            amount=Money(amount=Decimal(amount), currency="USD"),
+        )
+        for i, amount in enumerate(["120000.00", "80000.00", "45500.50", "230000.00"])
+    ]
+    registered = DocumentRegistry(platform, customs).register_declarations(declarations)
+    story.declarations = [d.number for d in declarations]
+    story.say(
+        "Customs 海关",
+        f"registered {registered.documents} export declarations (报关单)",
+        f"{registered.gas_used:,} gas",
+    )
+    d0, d1 = declarations[0], declarations[1]
+    progress("Bank A finances declaration 1 in full …")
+    apply_a = bank_a.desk(platform, Role.RCV_APPLY)
+    fid = apply_a.apply(
+        FinancingApplication(firm=d0.exporter, citations=(Citation(declaration=d0.number, amount=d0.amount),))
+    )
+    story.say("Bank A 代申请", f"applied against {d0.number} for {d0.amount}", f"financing #{fid}")
+    bank_a.desk(platform, Role.RCV_ACCEPT).accept(fid)
+    try:
+        apply_a.review(fid, True)
+    except CrossborderError as error:
+        story.say("Bank A applicant", "tried to approve its own application", f"refused: {error}")
+    bank_a.desk(platform, Role.RCV_REVIEW).review(fid, True)
+    bank_a.desk(platform, Role.RCV_DISBURSE).register_disbursement(
+        fid, d0.amount, today, today + dt.timedelta(days=90)
+    )
+    story.say("Bank A 受理/审核/放款", f"accepted, approved (another operator), disbursed", str(d0.amount))
+
+    progress("Bank B tries the same declaration …")
+    apply_b = bank_b.desk(platform, Role.RCV_APPLY)
+    for citation, what in (
+        (Citation(declaration=d0.number, amount=Money(amount=Decimal("50000"), currency="USD")), "the same declaration"),
+        (Citation(declaration=d1.number, amount=Money(amount=Decimal("60000"), currency="USD")), "part of declaration 2"),
+        (Citation(declaration=d1.number, amount=Money(amount=Decimal("30000"), currency="USD")), "more of declaration 2"),
+    ):
+        firm = d0.exporter if citation.declaration == d0.number else d1.exporter
+        try:
+            other = apply_b.apply(FinancingApplication(firm=firm, citations=(citation,)))
+            story.say("Bank B 代申请", f"{what}: {citation.amount}", f"financing #{other}")
+        except CrossborderError as error:
+            story.say("Bank B 代申请", f"{what}: {citation.amount}", f"refused — {error}")
+
+    bank_a.desk(platform, Role.RCV_REPAY).register_repayment(
+        fid, Money(amount=Decimal("20000"), currency="USD")
+    )
+    record = bank_a.desk(platform, Role.RCV_REPAY).financing(fid)
+    story.say("Bank A 还款登记", "partial repayment USD 20,000.00", f"outstanding {record.outstanding}")
+
+    infos = Screening(platform).declarations([d.number for d in declarations])
+    for declaration, info in zip(declarations, infos, strict=True):
+        left = info.remaining if info.remaining is not None else "-"
+        story.say(
+            "Bank B 查询",
+            f"inter-bank query {declaration.number}",
+            f"{info.status.name.lower().replace('_', ' ')}, {left} left",
+        )
+    failures = platform.view("ReceivablesFinancing", "failures_by_reason", 5)[0]
+    story.say("Regulator 统计", "duplicate-financing refusals recorded on chain", str(failures))
+    return story
+
+
+__all__ = ["Scenario", "run_story"]

@@ -1,0 +1,534 @@
+"""Projections: the reporting tables as a fold of the platform's events.
+
+An *entity* projection (a participant, a document, a financing…) keeps one row per key, created
+by one event and changed by later ones; all events of one entity carry the same first topic, so
+that a reorg can find them again in the raw events table and recompute the entity from those
+that remain. A *fact* projection (a verification attempt, a lifecycle step) appends one row per
+event, keyed by the event's position, and a reorg simply deletes the rows above the ancestor.
+
+Forward indexing folds a whole committed range in memory: rows first touched by an event that
+creates them are inserted without a look-up, the others are read once, changed, and written back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from sqlalchemy import Connection, Table, and_, bindparam, delete, select, tuple_
+
+from ..chain.packing import unpack
+from ..domain.codes import FinancingState
+from ..errors import CrossborderError
+from . import schema as s
+from .events import Event
+
+Row = dict[str, Any]
+Key = tuple[Any, ...]
+CHUNK = 500
+ZERO32 = "0x" + "00" * 32
+
+
+class ProjectionError(CrossborderError):
+    """An event contradicts the projections (e.g. it changes an entity never created)."""
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class EntityProjection:
+    """One row per entity key, folded from the entity's events.
+
+    Subclasses set ``table``, ``key_columns`` and ``creators`` (events that start an entity; an
+    ``upsert`` projection lets any of its events start one) and implement ``key`` and ``apply``.
+    """
+
+    table: Table
+    key_columns: tuple[str, ...]
+    events: frozenset[str]
+    creators: frozenset[str]
+    upsert = False
+
+    def key(self, event: Event) -> Key:
+        raise NotImplementedError
+
+    def apply(self, row: Row | None, event: Event) -> Row:
+        """The entity's row after ``event`` (``row`` is None when the entity is new)."""
+        raise NotImplementedError
+
+    # -- folding ---------------------------------------------------------------------------------
+
+    def fold(self, conn: Connection, events: Sequence[Event], *, fresh: bool = False) -> int:
+        """Apply events (in chain order) and write the rows they change.
+
+        Args:
+            conn: The open transaction.
+            events: Events of any kind; those of other projections are skipped.
+            fresh: No row of these entities exists (a replay after deleting them).
+
+        Returns:
+            The number of rows written.
+        """
+        mine = [e for e in events if e.name in self.events]
+        if not mine:
+            return 0
+        rows: dict[Key, Row] = {}
+        existing: set[Key] = set()
+        if not fresh:
+            rows = self._load(conn, self._keys_to_load(mine))
+            existing = set(rows)
+        for event in mine:
+            key = self.key(event)
+            row = rows.get(key)
+            if row is None and not (self.upsert or event.name in self.creators):
+                raise ProjectionError(
+                    f"{event.name} at block {event.block_number} changes an unknown "
+                    f"{self.table.name} entity {key}"
+                )
+            rows[key] = self.apply(row, event)
+        inserts = [row for key, row in rows.items() if key not in existing]
+        if inserts:
+            conn.execute(self.table.insert(), inserts)
+        updates = [rows[key] for key in existing]
+        if updates:
+            conn.execute(self._update_statement(), [self._update_params(r) for r in updates])
+        return len(rows)
+
+    def _keys_to_load(self, events: Sequence[Event]) -> list[Key]:
+        seen: set[Key] = set()
+        load: list[Key] = []
+        for event in events:
+            key = self.key(event)
+            if key in seen:
+                continue
+            seen.add(key)
+            if event.name not in self.creators:
+                load.append(key)
+        return load
+
+    def _key_clause(self, keys: Sequence[Key]) -> Any:
+        if len(self.key_columns) == 1:
+            return self.table.c[self.key_columns[0]].in_([k[0] for k in keys])
+        return tuple_(*(self.table.c[c] for c in self.key_columns)).in_(keys)
+
+    def _load(self, conn: Connection, keys: Sequence[Key]) -> dict[Key, Row]:
+        rows: dict[Key, Row] = {}
+        for chunk in _chunks(keys):
+            for found in conn.execute(select(self.table).where(self._key_clause(chunk))):
+                row = dict(found._mapping)
+                rows[tuple(row[c] for c in self.key_columns)] = row
+        return rows
+
+    def _update_statement(self) -> Any:
+        where = and_(*(self.table.c[c] == bindparam(f"k_{c}") for c in self.key_columns))
+        values: dict[str, Any] = {c.name: bindparam(c.name) for c in self.table.c if c.name not in self.key_columns}
+        return self.table.update().where(where).values(values)
+
+    def _update_params(self, row: Row) -> Row:
+        params = {k: v for k, v in row.items() if k not in self.key_columns}
+        params.update({f"k_{c}": row[c] for c in self.key_columns})
+        return params
+
+    # -- reorgs ------------------------------------------------------------------------------------
+
+    def rollback(self, conn: Connection, orphans: Sequence[Event], ancestor: int) -> None:
+        """Recompute the entities that orphaned events touched from the events that remain."""
+        mine = [e for e in orphans if e.name in self.events]
+        if not mine:
+            return
+        keys = list({self.key(e) for e in mine})
+        for chunk in _chunks(keys):
+            conn.execute(delete(self.table).where(self._key_clause(chunk)))
+        topics = sorted({e.topic1 for e in mine if e.topic1 is not None})
+        wanted = set(keys)
+        history = [
+            event
+            for event in load_events(
+                conn,
+                (s.raw_events.c.block_number <= ancestor)
+                & s.raw_events.c.event.in_(sorted(self.events)),
+                topics,
+            )
+            if self.key(event) in wanted
+        ]
+        self.fold(conn, history, fresh=True)
+
+
+class FactProjection:
+    """One appended row per event, keyed by the event's (block number, log index)."""
+
+    table: Table
+    events: frozenset[str]
+
+    def rows(self, event: Event) -> Iterable[Row]:
+        raise NotImplementedError
+
+    def fold(self, conn: Connection, events: Sequence[Event], *, fresh: bool = False) -> int:
+        rows = [row for e in events if e.name in self.events for row in self.rows(e)]
+        if rows:
+            conn.execute(self.table.insert(), rows)
+        return len(rows)
+
+    def rollback(self, conn: Connection, orphans: Sequence[Event], ancestor: int) -> None:
+        conn.execute(delete(self.table).where(self.table.c.block_number > ancestor))
+
+
+def load_events(conn: Connection, where: Any, topics: Sequence[str] | None = None) -> list[Event]:
+    """Raw events matching ``where`` (and, if given, one of ``topics``), in chain order."""
+    t = s.raw_events
+    found: list[Event] = []
+    groups: Iterable[Sequence[str] | None] = [None] if topics is None else _chunks(topics)
+    for chunk in groups:
+        query = select(t).where(where)
+        if chunk is not None:
+            query = query.where(t.c.topic1.in_(chunk))
+        for r in conn.execute(query):
+            found.append(
+                Event(
+                    r.block_number,
+                    r.log_index,
+                    r.block_hash,
+                    r.block_time,
+                    r.tx_hash,
+                    r.address,
+                    r.event,
+                    r.topic1,
+                    r.args,
+                )
+            )
+    found.sort(key=lambda e: (e.block_number, e.log_index))
+    return found
+
+
+# -- the projections -------------------------------------------------------------------------------
+
+
+class Participants(EntityProjection):
+    table = s.participants
+    key_columns = ("participant",)
+    events = frozenset({"ParticipantOnboarded", "ParticipantStatusUpdated"})
+    creators = frozenset({"ParticipantOnboarded"})
+
+    def key(self, event: Event) -> Key:
+        return (event.args["participant"],)
+
+    def apply(self, row: Row | None, event: Event) -> Row:
+        a = event.args
+        if row is None:
+            parent = a["parent"]
+            return {
+                "participant": a["participant"],
+                "kind": a["kind"],
+                "parent": None if parent == ZERO32 else parent,
+                "active": True,
+                "onboarded_at": event.block_time,
+                "updated_block": event.block_number,
+            }
+        row.update(active=a["active"], updated_block=event.block_number)
+        return row
+
+
+class Operators(EntityProjection):
+    table = s.operators
+    key_columns = ("account",)
+    events = frozenset({"OperatorAdded", "RolesUpdated"})
+    creators = frozenset({"OperatorAdded"})
+
+    def key(self, event: Event) -> Key:
+        return (event.args["account"],)
+
+    def apply(self, row: Row | None, event: Event) -> Row:
+        a = event.args
+        if row is None:
+            return {
+                "account": a["account"],
+                "participant": a["participant"],
+                "roles": 0,
+                "added_at": event.block_time,
+                "updated_block": event.block_number,
+            }
+        row.update(roles=a["roles"], updated_block=event.block_number)
+        return row
+
+
+class Services(EntityProjection):
+    table = s.services
+    key_columns = ("firm", "bank", "scenario")
+    events = frozenset({"ServiceUpdated"})
+    creators = frozenset()
+    upsert = True
+
+    def key(self, event: Event) -> Key:
+        a = event.args
+        return (a["firm"], a["bank"], a["scenario"])
+
+    def apply(self, row: Row | None, event: Event) -> Row:
+        a = event.args
+        return {
+            "firm": a["firm"],
+            "bank": a["bank"],
+            "scenario": a["scenario"],
+            "opened": a["opened"],
+            "updated_at": event.block_time,
+            "updated_block": event.block_number,
+        }
+
+
+class ScenarioContracts(EntityProjection):
+    table = s.scenario_contracts
+    key_columns = ("address",)
+    events = frozenset({"ScenarioAuthorised"})
+    creators = frozenset()
+    upsert = True
+
+    def key(self, event: Event) -> Key:
+        return (event.args["scenario"],)
+
+    def apply(self, row: Row | None, event: Event) -> Row:
+        return {
+            "address": event.args["scenario"],
+            "enabled": event.args["enabled"],
+            "updated_block": event.block_number,
+        }
+
+
+HOLD_EVENTS = frozenset({"AmountHeld", "AmountReleased", "AmountConsumed"})
+
+
+class Documents(EntityProjection):
+    table = s.documents
+    key_columns = ("fingerprint",)
+    events = frozenset({"DocumentRegistered"}) | HOLD_EVENTS
+    creators = frozenset({"DocumentRegistered"})
+
+    def key(self, event: Event) -> Key:
+        return (event.args["fingerprint"],)
+
+    def apply(self, row: Row | None, event: Event) -> Row:
+        a = event.args
+        if row is None:
+            word = unpack(a["record"])
+            return {
+                "fingerprint": a["fingerprint"],
+                "doc_type": word.doc_type,
+                "owner": a["owner"],
+                "face": word.face,
+                "currency": word.currency,
+                "issued_day": word.issued_day,
+                "held": 0,
+                "registered_at": event.block_time,
+                "updated_block": event.block_number,
+            }
+        # Every hold event carries the document's held total after it.
+        row.update(held=a["held"], updated_block=event.block_number)
+        return row
+
+
+class Holds(EntityProjection):
+    table = s.holds
+    key_columns = ("scenario_address", "financing_id", "fingerprint")
+    events = HOLD_EVENTS
+    creators = frozenset({"AmountHeld"})
+    ends: ClassVar[dict[str, str]] = {"AmountReleased": "released", "AmountConsumed": "consumed"}
+
+    def key(self, event: Event) -> Key:
+        a = event.args
+        return (a["scenario"], a["financing_id"], a["fingerprint"])
+
+    def apply(self, row: Row | None, event: Event) -> Row:
+        a = event.args
+        if row is None:
+            return {
+                "scenario_address": a["scenario"],
+                "financing_id": a["financing_id"],
+                "fingerprint": a["fingerprint"],
+                "amount": a["amount"],
+                "state": "live",
+                "held_at": event.block_time,
+                "ended_at": None,
+                "updated_block": event.block_number,
+            }
+        row.update(
+            state=self.ends[event.name],
+            ended_at=event.block_time,
+            updated_block=event.block_number,
+        )
+        return row
+
+
+FINANCING_EVENTS = frozenset(
+    {
+        "FinancingApplied",
+        "FinancingAccepted",
+        "FinancingReviewed",
+        "FinancingWithdrawn",
+        "DisbursementRegistered",
+        "RepaymentRegistered",
+    }
+)
+
+
+def _step(event: Event) -> tuple[str, FinancingState, int]:
+    """A lifecycle event's action, the state after it, and its amount."""
+    a = event.args
+    name = event.name
+    if name == "FinancingApplied":
+        return "applied", FinancingState.APPLIED, a["amount"]
+    if name == "FinancingAccepted":
+        return "accepted", FinancingState.ACCEPTED, 0
+    if name == "FinancingReviewed":
+        if a["approved"]:
+            return "approved", FinancingState.APPROVED, 0
+        return "rejected", FinancingState.REJECTED, 0
+    if name == "FinancingWithdrawn":
+        return "withdrawn", FinancingState.WITHDRAWN, 0
+    if name == "DisbursementRegistered":
+        return "disbursed", FinancingState.DISBURSED, a["amount"]
+    state = FinancingState.CLOSED if a["closed"] else FinancingState.DISBURSED
+    return "repaid", state, a["amount"]
+
+
+class Financings(EntityProjection):
+    table = s.financings
+    key_columns = ("scenario_address", "financing_id")
+    events = FINANCING_EVENTS
+    creators = frozenset({"FinancingApplied"})
+
+    def __init__(self, scenarios: Mapping[str, int]) -> None:
+        self.scenarios = scenarios
+
+    def key(self, event: Event) -> Key:
+        return (event.address, event.args["financing_id"])
+
+    def apply(self, row: Row | None, event: Event) -> Row:
+        a = event.args
+        t = event.block_time
+        if row is None:
+            return {
+                "scenario_address": event.address,
+                "financing_id": a["financing_id"],
+                "scenario": self.scenarios.get(event.address, 0),
+                "bank": a["bank"],
+                "firm": a["firm"],
+                "applicant": a["applicant"],
+                "currency": a["currency"],
+                "documents": a["documents"],
+                "state": int(FinancingState.APPLIED),
+                "requested": a["amount"],
+                "approved": 0,
+                "disbursed": 0,
+                "repaid": 0,
+                "applied_at": t,
+                "applied_day": s.reporting_day(t),
+                "approved_at": None,
+                "disbursed_at": None,
+                "closed_at": None,
+                "value_day": None,
+                "due_day": None,
+                "updated_block": event.block_number,
+            }
+        action, state, _ = _step(event)
+        row.update(state=int(state), updated_block=event.block_number)
+        if action == "approved":
+            row.update(approved=row["requested"], approved_at=t)
+        elif action == "disbursed":
+            row.update(
+                disbursed=a["amount"],
+                disbursed_at=t,
+                value_day=a["value_date"],
+                due_day=a["due_date"],
+            )
+        elif action == "repaid":
+            row["repaid"] = a["repaid"]
+            if a["closed"]:
+                row["closed_at"] = t
+        return row
+
+
+class FinancingSteps(FactProjection):
+    table = s.financing_states
+    events = FINANCING_EVENTS
+
+    def rows(self, event: Event) -> Iterable[Row]:
+        action, state, amount = _step(event)
+        a = event.args
+        yield {
+            "block_number": event.block_number,
+            "log_index": event.log_index,
+            "scenario_address": event.address,
+            "financing_id": a["financing_id"],
+            "action": action,
+            "state": int(state),
+            "operator": a["applicant"] if event.name == "FinancingApplied" else a["operator"],
+            "amount": amount,
+            "at": event.block_time,
+            "day": s.reporting_day(event.block_time),
+        }
+
+
+class VerificationAttempts(FactProjection):
+    """核验: each application's verification, failed (with its reason) or passed (reason 0)."""
+
+    table = s.verification_attempts
+    events = frozenset({"VerificationFailed", "FinancingApplied"})
+
+    def __init__(self, scenarios: Mapping[str, int]) -> None:
+        self.scenarios = scenarios
+
+    def rows(self, event: Event) -> Iterable[Row]:
+        a = event.args
+        passed = event.name == "FinancingApplied"
+        yield {
+            "block_number": event.block_number,
+            "log_index": event.log_index,
+            "scenario_address": event.address,
+            "scenario": self.scenarios.get(event.address, 0),
+            "bank": a["bank"],
+            "firm": a["firm"],
+            "fingerprint": None if passed else a["fingerprint"],
+            "reason": 0 if passed else a["reason"],
+            "amount": a["amount"],
+            "currency": a["currency"],
+            "applicant": a["applicant"],
+            "financing_id": a["financing_id"] if passed else None,
+            "at": event.block_time,
+            "day": s.reporting_day(event.block_time),
+        }
+
+
+class Registrations(FactProjection):
+    table = s.registrations
+    events = frozenset({"DocumentsRegistered"})
+
+    def rows(self, event: Event) -> Iterable[Row]:
+        a = event.args
+        yield {
+            "block_number": event.block_number,
+            "log_index": event.log_index,
+            "registrar": a["registrar"],
+            "operator": a["operator"],
+            "doc_type": a["doc_type"],
+            "count": a["count"],
+            "at": event.block_time,
+        }
+
+
+Projection = EntityProjection | FactProjection
+
+
+def all_projections(scenarios: Mapping[str, int]) -> list[Projection]:
+    """Every projection, given each scenario contract's address (lowercase) and scenario code."""
+    return [
+        Participants(),
+        Operators(),
+        Services(),
+        ScenarioContracts(),
+        Documents(),
+        Holds(),
+        Financings(scenarios),
+        FinancingSteps(),
+        VerificationAttempts(scenarios),
+        Registrations(),
+    ]

@@ -1,0 +1,245 @@
+"""The reporting store's tables (SQLAlchemy 2 Core): raw events, projections, checkpoint.
+
+Every projection is a deterministic fold of the raw events, so that a reorg can delete what it
+orphaned and recompute the rows it touched from the events that remain.
+
+Identifiers are lowercase ``0x`` hex text (fingerprints, participant ids, addresses), amounts are
+integer minor units (BIGINT: exact in SQLite and PostgreSQL alike), times are unix seconds, and
+each timed row also carries its reporting day (``YYYY-MM-DD`` in China Standard Time, UTC+8, the
+platform's users' calendar) so that grouping by day or month is the same plain text operation in
+every SQL dialect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+)
+
+REPORTING_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
+HEX32 = String(66)
+ADDRESS = String(42)
+DAY = String(10)
+
+metadata = MetaData()
+
+
+def reporting_day(timestamp: int) -> str:
+    """The reporting day (China Standard Time) of a unix timestamp."""
+    return dt.datetime.fromtimestamp(timestamp, REPORTING_TZ).strftime("%Y-%m-%d")
+
+
+# -- the chain as indexed ------------------------------------------------------------------------
+
+raw_events = Table(
+    "raw_events",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("block_hash", HEX32, nullable=False),
+    Column("block_time", BigInteger, nullable=False),
+    Column("tx_hash", HEX32, nullable=False),
+    Column("address", ADDRESS, nullable=False),
+    Column("event", String(40), nullable=False),
+    # The first indexed argument: how a projection finds an entity's events to replay them.
+    Column("topic1", HEX32),
+    Column("args", JSON, nullable=False),
+)
+Index("ix_raw_events_topic1", raw_events.c.topic1)
+
+# Blocks with events (their time) and the ends of committed ranges: the hashes a reorg is
+# detected and walked back with.
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("number", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", HEX32, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("events", Integer, nullable=False),
+)
+
+checkpoint = Table(
+    "checkpoint",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("block_number", BigInteger, nullable=False),
+    Column("block_hash", HEX32, nullable=False),
+)
+
+# -- projections: entities (folded, recomputed on a reorg) ---------------------------------------
+
+participants = Table(
+    "participants",
+    metadata,
+    Column("participant", HEX32, primary_key=True),
+    Column("kind", SmallInteger, nullable=False),
+    Column("parent", HEX32),
+    Column("active", Boolean, nullable=False),
+    Column("onboarded_at", BigInteger, nullable=False),
+    Column("updated_block", BigInteger, nullable=False),
+)
+Index("ix_participants_parent", participants.c.parent)
+
+operators = Table(
+    "operators",
+    metadata,
+    Column("account", ADDRESS, primary_key=True),
+    Column("participant", HEX32, nullable=False),
+    Column("roles", BigInteger, nullable=False),
+    Column("added_at", BigInteger, nullable=False),
+    Column("updated_block", BigInteger, nullable=False),
+)
+
+services = Table(
+    "services",
+    metadata,
+    Column("firm", HEX32, primary_key=True),
+    Column("bank", HEX32, primary_key=True),
+    Column("scenario", SmallInteger, primary_key=True, autoincrement=False),
+    Column("opened", Boolean, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("updated_block", BigInteger, nullable=False),
+)
+
+scenario_contracts = Table(
+    "scenario_contracts",
+    metadata,
+    Column("address", ADDRESS, primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("updated_block", BigInteger, nullable=False),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("fingerprint", HEX32, primary_key=True),
+    Column("doc_type", SmallInteger, nullable=False),
+    Column("owner", HEX32, nullable=False),
+    Column("face", BigInteger, nullable=False),
+    Column("currency", SmallInteger, nullable=False),
+    Column("issued_day", Integer, nullable=False),
+    Column("held", BigInteger, nullable=False),
+    Column("registered_at", BigInteger, nullable=False),
+    Column("updated_block", BigInteger, nullable=False),
+)
+Index("ix_documents_owner", documents.c.owner)
+
+holds = Table(
+    "holds",
+    metadata,
+    Column("scenario_address", ADDRESS, primary_key=True),
+    Column("financing_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("fingerprint", HEX32, primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("state", String(8), nullable=False),  # live, released, consumed
+    Column("held_at", BigInteger, nullable=False),
+    Column("ended_at", BigInteger),
+    Column("updated_block", BigInteger, nullable=False),
+)
+Index("ix_holds_fingerprint", holds.c.fingerprint)
+
+financings = Table(
+    "financings",
+    metadata,
+    Column("scenario_address", ADDRESS, primary_key=True),
+    Column("financing_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("scenario", SmallInteger, nullable=False),
+    Column("bank", HEX32, nullable=False),
+    Column("firm", HEX32, nullable=False),
+    Column("applicant", ADDRESS, nullable=False),
+    Column("currency", SmallInteger, nullable=False),
+    Column("documents", Integer, nullable=False),
+    Column("state", SmallInteger, nullable=False),
+    Column("requested", BigInteger, nullable=False),
+    Column("approved", BigInteger, nullable=False),
+    Column("disbursed", BigInteger, nullable=False),
+    Column("repaid", BigInteger, nullable=False),
+    Column("applied_at", BigInteger, nullable=False),
+    Column("applied_day", DAY, nullable=False),
+    Column("approved_at", BigInteger),
+    Column("disbursed_at", BigInteger),
+    Column("closed_at", BigInteger),
+    Column("value_day", Integer),
+    Column("due_day", Integer),
+    Column("updated_block", BigInteger, nullable=False),
+)
+Index("ix_financings_applied_day", financings.c.applied_day)
+Index("ix_financings_bank", financings.c.bank)
+
+# -- projections: facts (appended; a reorg deletes those above the common ancestor) --------------
+
+financing_states = Table(
+    "financing_states",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("scenario_address", ADDRESS, nullable=False),
+    Column("financing_id", BigInteger, nullable=False),
+    Column("action", String(10), nullable=False),
+    Column("state", SmallInteger, nullable=False),  # the financing's state after the action
+    Column("operator", ADDRESS, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("day", DAY, nullable=False),
+)
+Index(
+    "ix_financing_states_financing",
+    financing_states.c.scenario_address,
+    financing_states.c.financing_id,
+)
+
+verification_attempts = Table(
+    "verification_attempts",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("scenario_address", ADDRESS, nullable=False),
+    Column("scenario", SmallInteger, nullable=False),
+    Column("bank", HEX32, nullable=False),
+    Column("firm", HEX32, nullable=False),
+    # The failing document; NULL for a passing attempt (which may cite several).
+    Column("fingerprint", HEX32),
+    Column("reason", SmallInteger, nullable=False),  # 0: passed
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", SmallInteger, nullable=False),
+    Column("applicant", ADDRESS, nullable=False),
+    Column("financing_id", BigInteger),
+    Column("at", BigInteger, nullable=False),
+    Column("day", DAY, nullable=False),
+)
+Index("ix_verification_attempts_day", verification_attempts.c.day)
+
+registrations = Table(
+    "registrations",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("registrar", HEX32, nullable=False),
+    Column("operator", ADDRESS, nullable=False),
+    Column("doc_type", SmallInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("at", BigInteger, nullable=False),
+)
+
+ENTITY_TABLES = (
+    participants,
+    operators,
+    services,
+    scenario_contracts,
+    documents,
+    holds,
+    financings,
+)
+FACT_TABLES = (financing_states, verification_attempts, registrations)
+PROJECTION_TABLES = ENTITY_TABLES + FACT_TABLES

@@ -1,0 +1,129 @@
+"""``crossborder report NAME``: the seed statistics from the reporting store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from ..chain.deployment import Deployment
+from ..domain.codes import Scenario
+from ..domain.fingerprint import Fingerprinter
+from ..domain.money import currency
+from ..errors import CrossborderError, InvalidInput, NotDeployed
+from ..indexer.store import default_db_url, make_engine
+from ..settings import DEVNET_CHAIN_IDS, DEVNET_CONSORTIUM_KEY, get_settings
+from .model import Filters, Scope
+from .names import load_names, namer
+from .queries import REPORTS
+from .render import FORMATS, rich_table, write, write_chart
+from .scope import scope_of
+
+console = Console()
+
+
+def _fingerprinter(deployment: Deployment | None) -> Fingerprinter | None:
+    settings = get_settings()
+    if settings.consortium_key is not None:
+        return Fingerprinter(settings.consortium_key.get_secret_value().encode())
+    if deployment is not None and deployment.chain_id in DEVNET_CHAIN_IDS:
+        return Fingerprinter(DEVNET_CONSORTIUM_KEY.encode())
+    return None
+
+
+def _participant(value: str, fingerprints: Fingerprinter | None) -> str:
+    """A participant id: ``0x`` fingerprint as given, or a USCC fingerprinted."""
+    if value.startswith("0x") and len(value) == 66:
+        return value.lower()
+    if fingerprints is None:
+        raise InvalidInput("set CROSSBORDER_CONSORTIUM_KEY to name a bank by its USCC")
+    return "0x" + fingerprints.participant(value).hex()
+
+
+@click.command("report")
+@click.argument("name", type=click.Choice(sorted(REPORTS)))
+@click.option("--db", "db_url", help="SQLAlchemy URL of the store [default: sqlite in .devnet/]")
+@click.option("--as", "account", help="your operator account: a bank statistician's scope")
+@click.option("--regulator", is_flag=True, help="the regulator's view of all banks")
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="first day")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="last day")
+@click.option("--bank", help="only this bank (USCC or 0x id), with its branches")
+@click.option("--currency", "currency_code", help="only this currency (ISO 4217, e.g. USD)")
+@click.option(
+    "--scenario", type=click.Choice([s.name.lower() for s in Scenario]), help="only this one"
+)
+@click.option("--period", type=click.Choice(["day", "month"]), default="month", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="write to this file")
+@click.option("--chart", type=click.Path(path_type=Path), help="also draw a PNG chart")
+@click.option("--names", type=click.Path(path_type=Path), help="CSV of uscc,name to show names")
+@click.option("--deployment", "deployment_file", type=click.Path(path_type=Path))
+def report_cmd(
+    name: str,
+    db_url: str | None,
+    account: str | None,
+    regulator: bool,
+    date_from: dt.datetime | None,
+    date_to: dt.datetime | None,
+    bank: str | None,
+    currency_code: str | None,
+    scenario: str | None,
+    period: str,
+    fmt: str,
+    output: Path | None,
+    chart: Path | None,
+    names: Path | None,
+    deployment_file: Path | None,
+) -> None:
+    """Print a report: firm-stats (企业融资信息统计), financing-report (企业融资情况报表),
+    verification-failures (报关单核验失败统计), interceptions (重复/超额融资拦截)."""
+    settings = get_settings()
+    try:
+        if regulator == (account is not None):
+            raise InvalidInput("say who asks: --as ACCOUNT (a bank statistician) or --regulator")
+        try:
+            deployment: Deployment | None = Deployment.load(
+                deployment_file or settings.deployment_path
+            )
+        except NotDeployed:
+            deployment = None
+        fingerprints = _fingerprinter(deployment)
+        filters = Filters(
+            date_from=date_from.date() if date_from else None,
+            date_to=date_to.date() if date_to else None,
+            bank=_participant(bank, fingerprints) if bank else None,
+            currency=currency(currency_code).numeric if currency_code else None,
+            scenario=int(Scenario[scenario.upper()]) if scenario else None,
+            period="day" if period == "day" else "month",
+        )
+        show = namer({})
+        if names is not None:
+            if fingerprints is None:
+                raise InvalidInput("set CROSSBORDER_CONSORTIUM_KEY to match names to fingerprints")
+            show = namer(load_names(names, fingerprints))
+        engine = make_engine(db_url or settings.db_url or default_db_url(settings.devnet_dir))
+        with engine.connect() as conn:
+            if account is not None:
+                admin = deployment.regulator if deployment is not None else None
+                scope = scope_of(conn, account, admin)
+            else:
+                scope = Scope(bank=None)
+            report = REPORTS[name](conn, scope, filters, show)
+        engine.dispose()
+        if fmt == "table":
+            console.print(rich_table(report))
+            if output is not None:
+                raise InvalidInput("--output needs --format csv, xlsx or json")
+        else:
+            text = write(report, fmt, output)
+            if text is not None:
+                click.echo(text, nl=False)
+        if chart is not None:
+            write_chart(report, chart)
+            console.print(f"chart written to {chart}", style="dim")
+    except CrossborderError as error:
+        console.print(f"[bold red]error:[/] {error}")
+        sys.exit(1)

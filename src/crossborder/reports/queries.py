@@ -1,0 +1,408 @@
+"""The seed statistics, computed by SQL over the indexer's projections.
+
+Sums stay integer minor units in SQL and become exact Decimals with their currency only in the
+rows; averages are a SQL sum and count divided in Python, so that SQLite and PostgreSQL give the
+very same report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, case, func, literal, select
+from sqlalchemy.sql import ColumnElement, Select
+
+from ..domain.codes import FinancingState, Reason
+from ..errors import InvalidInput
+from ..indexer import schema as s
+from .model import REASON_LABELS, SCENARIO_LABELS, Column, Filters, Report, Scope, amount
+
+Names = Callable[[str], str]
+f = s.financings
+v = s.verification_attempts
+p = s.participants
+d = s.documents
+
+
+def _head(bank_column: ColumnElement[Any], parent: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The legal-person bank of a participant: its parent for a branch (网点), else itself."""
+    return func.coalesce(parent, bank_column)
+
+
+def _restrict(
+    query: Select[Any],
+    *,
+    head: ColumnElement[Any],
+    day: ColumnElement[Any],
+    currency: ColumnElement[Any],
+    scenario: ColumnElement[Any],
+    scope: Scope,
+    filters: Filters,
+) -> Select[Any]:
+    if scope.bank is not None:
+        if filters.bank is not None and filters.bank != scope.bank:
+            raise InvalidInput("a bank statistician sees only its own bank's rows")
+        query = query.where(head == scope.bank)
+    if filters.bank is not None:
+        query = query.where(head == filters.bank)
+    if filters.date_from is not None:
+        query = query.where(day >= filters.date_from.isoformat())
+    if filters.date_to is not None:
+        query = query.where(day <= filters.date_to.isoformat())
+    if filters.currency is not None:
+        query = query.where(currency == filters.currency)
+    if filters.scenario is not None:
+        query = query.where(scenario == filters.scenario)
+    return query
+
+
+def _period(day: ColumnElement[Any], filters: Filters) -> ColumnElement[Any]:
+    return day if filters.period == "day" else func.substr(day, 1, 7)
+
+
+def _int(value: Any) -> int:
+    return int(value or 0)
+
+
+def _hours(total_seconds: int, count: int) -> Decimal | None:
+    if not count:
+        return None
+    return (Decimal(total_seconds) / Decimal(count) / Decimal(3600)).quantize(Decimal("0.01"))
+
+
+def _plain(name: str) -> str:
+    return name
+
+
+# -- 1. 企业融资信息统计 enterprise financing statistics --------------------------------
+
+
+def firm_statistics(
+    conn: Connection, scope: Scope, filters: Filters, names: Names = _plain
+) -> Report:
+    """Per firm, bank and currency: financings, amounts applied, approved, disbursed, repaid."""
+    head = _head(f.c.bank, p.c.parent)
+    query = (
+        select(
+            f.c.firm,
+            head.label("bank"),
+            f.c.currency,
+            func.count().label("financings"),
+            func.sum(f.c.requested).label("requested"),
+            func.sum(f.c.approved).label("approved"),
+            func.sum(f.c.disbursed).label("disbursed"),
+            func.sum(f.c.repaid).label("repaid"),
+        )
+        .select_from(f.outerjoin(p, p.c.participant == f.c.bank))
+        .group_by(f.c.firm, head, f.c.currency)
+        .order_by(f.c.firm, head, f.c.currency)
+    )
+    query = _restrict(
+        query,
+        head=head,
+        day=f.c.applied_day,
+        currency=f.c.currency,
+        scenario=f.c.scenario,
+        scope=scope,
+        filters=filters,
+    )
+    rows = []
+    for r in conn.execute(query):
+        code, requested = amount(_int(r.requested), r.currency)
+        disbursed, repaid = _int(r.disbursed), _int(r.repaid)
+        rows.append(
+            {
+                "firm": names(r.firm),
+                "bank": names(r.bank),
+                "currency": code,
+                "financings": _int(r.financings),
+                "requested": requested,
+                "approved": amount(_int(r.approved), r.currency)[1],
+                "disbursed": amount(disbursed, r.currency)[1],
+                "repaid": amount(repaid, r.currency)[1],
+                "outstanding": amount(disbursed - repaid, r.currency)[1],
+            }
+        )
+    return Report(
+        name="firm-stats",
+        zh="企业融资信息统计",
+        en="Enterprise financing statistics",
+        columns=[
+            Column("firm", "企业", "firm"),
+            Column("bank", "银行", "bank"),
+            Column("currency", "币种", "currency"),
+            Column("financings", "融资笔数", "financings", "int"),
+            Column("requested", "申请金额", "applied", "amount"),
+            Column("approved", "审批金额", "approved", "amount"),
+            Column("disbursed", "放款金额", "disbursed", "amount"),
+            Column("repaid", "还款金额", "repaid", "amount"),
+            Column("outstanding", "融资余额", "outstanding", "amount"),
+        ],
+        rows=rows,
+        scope=scope.label,
+        chart=("bars", "firm", "disbursed"),
+    )
+
+
+# -- 2. 企业融资情况报表 enterprise financing report ------------------------------------
+
+
+def _state_count(*states: FinancingState) -> ColumnElement[Any]:
+    return func.sum(case((f.c.state.in_([int(x) for x in states]), 1), else_=0))
+
+
+def financing_report(
+    conn: Connection, scope: Scope, filters: Filters, names: Names = _plain
+) -> Report:
+    """Per period, bank, branch, scenario and currency: counts by state, amounts, and the
+    average time from application to disbursement."""
+    head = _head(f.c.bank, p.c.parent)
+    branch = case((p.c.parent.is_(None), literal("")), else_=f.c.bank)
+    period = _period(f.c.applied_day, filters)
+    disbursed_at = f.c.disbursed_at
+    query = (
+        select(
+            period.label("period"),
+            head.label("bank"),
+            branch.label("branch"),
+            f.c.scenario,
+            f.c.currency,
+            func.count().label("financings"),
+            _state_count(FinancingState.APPLIED, FinancingState.ACCEPTED).label("pending"),
+            _state_count(FinancingState.APPROVED).label("approved_n"),
+            _state_count(FinancingState.REJECTED).label("rejected"),
+            _state_count(FinancingState.WITHDRAWN).label("withdrawn"),
+            _state_count(FinancingState.DISBURSED).label("disbursed_n"),
+            _state_count(FinancingState.CLOSED).label("closed"),
+            func.sum(f.c.requested).label("requested"),
+            func.sum(f.c.approved).label("approved"),
+            func.sum(f.c.disbursed).label("disbursed"),
+            func.sum(f.c.repaid).label("repaid"),
+            func.sum(
+                case((disbursed_at.is_not(None), disbursed_at - f.c.applied_at), else_=0)
+            ).label("wait"),
+            func.count(disbursed_at).label("paid_out"),
+        )
+        .select_from(f.outerjoin(p, p.c.participant == f.c.bank))
+        .group_by(period, head, branch, f.c.scenario, f.c.currency)
+        .order_by(period, head, branch, f.c.scenario, f.c.currency)
+    )
+    query = _restrict(
+        query,
+        head=head,
+        day=f.c.applied_day,
+        currency=f.c.currency,
+        scenario=f.c.scenario,
+        scope=scope,
+        filters=filters,
+    )
+    rows = []
+    for r in conn.execute(query):
+        code, requested = amount(_int(r.requested), r.currency)
+        rows.append(
+            {
+                "period": r.period,
+                "bank": names(r.bank),
+                "branch": names(r.branch) if r.branch else "",
+                "scenario": SCENARIO_LABELS.get(r.scenario, str(r.scenario)),
+                "currency": code,
+                "financings": _int(r.financings),
+                "pending": _int(r.pending),
+                "approved_n": _int(r.approved_n),
+                "rejected": _int(r.rejected),
+                "withdrawn": _int(r.withdrawn),
+                "disbursed_n": _int(r.disbursed_n),
+                "closed": _int(r.closed),
+                "requested": requested,
+                "approved": amount(_int(r.approved), r.currency)[1],
+                "disbursed": amount(_int(r.disbursed), r.currency)[1],
+                "repaid": amount(_int(r.repaid), r.currency)[1],
+                "hours_to_disburse": _hours(_int(r.wait), _int(r.paid_out)),
+            }
+        )
+    return Report(
+        name="financing-report",
+        zh="企业融资情况报表",
+        en="Enterprise financing report",
+        columns=[
+            Column("period", "期间", "period"),
+            Column("bank", "银行", "bank"),
+            Column("branch", "网点", "branch"),
+            Column("scenario", "业务场景", "scenario"),
+            Column("currency", "币种", "currency"),
+            Column("financings", "申请笔数", "applications", "int"),
+            Column("pending", "待审笔数", "pending", "int"),
+            Column("approved_n", "已审批", "approved", "int"),
+            Column("rejected", "已拒绝", "rejected", "int"),
+            Column("withdrawn", "已撤回", "withdrawn", "int"),
+            Column("disbursed_n", "已放款", "disbursed", "int"),
+            Column("closed", "已结清", "closed", "int"),
+            Column("requested", "申请金额", "applied amount", "amount"),
+            Column("approved", "审批金额", "approved amount", "amount"),
+            Column("disbursed", "放款金额", "disbursed amount", "amount"),
+            Column("repaid", "还款金额", "repaid amount", "amount"),
+            Column("hours_to_disburse", "平均放款时长(小时)", "avg hours to disburse", "hours"),
+        ],
+        rows=rows,
+        scope=scope.label,
+        chart=("series", "period", "disbursed"),
+    )
+
+
+# -- 3. 报关单核验失败统计 declaration verification failure statistics -------------------
+
+
+def _attempts(reasons: Sequence[int] | None) -> tuple[Any, Any]:
+    """The legal-person bank of an attempt, and the condition on its reason."""
+    head = _head(v.c.bank, p.c.parent)
+    where = v.c.reason != 0 if reasons is None else v.c.reason.in_(list(reasons))
+    return head, where
+
+
+def verification_failures(
+    conn: Connection, scope: Scope, filters: Filters, names: Names = _plain
+) -> Report:
+    """Failed verifications (核验失败) by period, bank, reason and currency."""
+    head, failed = _attempts(None)
+    period = _period(v.c.day, filters)
+    query = (
+        select(
+            period.label("period"),
+            head.label("bank"),
+            v.c.reason,
+            v.c.currency,
+            func.count().label("failures"),
+            func.sum(v.c.amount).label("amount"),
+        )
+        .select_from(v.outerjoin(p, p.c.participant == v.c.bank))
+        .where(failed)
+        .group_by(period, head, v.c.reason, v.c.currency)
+        .order_by(period, head, v.c.reason, v.c.currency)
+    )
+    query = _restrict(
+        query,
+        head=head,
+        day=v.c.day,
+        currency=v.c.currency,
+        scenario=v.c.scenario,
+        scope=scope,
+        filters=filters,
+    )
+    rows = []
+    for r in conn.execute(query):
+        code, total = amount(_int(r.amount), r.currency)
+        rows.append(
+            {
+                "period": r.period,
+                "bank": names(r.bank),
+                "reason": REASON_LABELS.get(r.reason, str(r.reason)),
+                "code": r.reason,
+                "currency": code,
+                "failures": _int(r.failures),
+                "amount": total,
+            }
+        )
+    return Report(
+        name="verification-failures",
+        zh="报关单核验失败统计",
+        en="Declaration verification failure statistics",
+        columns=[
+            Column("period", "期间", "period"),
+            Column("bank", "银行", "bank"),
+            Column("code", "原因代码", "reason code", "int"),
+            Column("reason", "失败原因", "reason"),
+            Column("currency", "币种", "currency"),
+            Column("failures", "失败笔数", "failures", "int"),
+            Column("amount", "申请金额", "amount requested", "amount"),
+        ],
+        rows=rows,
+        scope=scope.label,
+        chart=("bars", "reason", "failures"),
+    )
+
+
+# -- 4. duplicate and over-financing interceptions ------------------------------
+
+
+def interceptions(
+    conn: Connection, scope: Scope, filters: Filters, names: Names = _plain
+) -> Report:
+    """重复/超额融资拦截: each refused attempt on a document already (fully) used."""
+    head, refused = _attempts([Reason.DUPLICATE, Reason.OVER_FINANCED])
+    query = (
+        select(
+            v.c.day,
+            v.c.at,
+            head.label("bank"),
+            v.c.scenario,
+            v.c.firm,
+            v.c.fingerprint,
+            v.c.reason,
+            v.c.currency,
+            v.c.amount,
+            d.c.face,
+            d.c.currency.label("doc_currency"),
+        )
+        .select_from(
+            v.outerjoin(p, p.c.participant == v.c.bank).outerjoin(
+                d, d.c.fingerprint == v.c.fingerprint
+            )
+        )
+        .where(refused)
+        .order_by(v.c.block_number, v.c.log_index)
+    )
+    query = _restrict(
+        query,
+        head=head,
+        day=v.c.day,
+        currency=v.c.currency,
+        scenario=v.c.scenario,
+        scope=scope,
+        filters=filters,
+    )
+    rows = []
+    for r in conn.execute(query):
+        code, attempted = amount(_int(r.amount), r.currency)
+        face = amount(_int(r.face), r.doc_currency)[1] if r.face is not None else None
+        rows.append(
+            {
+                "day": r.day,
+                "bank": names(r.bank),
+                "scenario": SCENARIO_LABELS.get(r.scenario, str(r.scenario)),
+                "firm": names(r.firm),
+                "document": r.fingerprint,
+                "reason": REASON_LABELS[r.reason],
+                "currency": code,
+                "amount": attempted,
+                "face": face,
+            }
+        )
+    return Report(
+        name="interceptions",
+        zh="重复融资与超额融资拦截",
+        en="Duplicate and over-financing interceptions",
+        columns=[
+            Column("day", "日期", "day"),
+            Column("bank", "银行", "bank"),
+            Column("scenario", "业务场景", "scenario"),
+            Column("firm", "企业", "firm"),
+            Column("document", "单证指纹", "document fingerprint"),
+            Column("reason", "拦截原因", "reason"),
+            Column("currency", "币种", "currency"),
+            Column("amount", "申请金额", "amount requested", "amount"),
+            Column("face", "单证金额", "document amount", "amount"),
+        ],
+        rows=rows,
+        scope=scope.label,
+        chart=("bars", "bank", "amount"),
+    )
+
+
+REPORTS: dict[str, Callable[[Connection, Scope, Filters, Names], Report]] = {
+    "firm-stats": firm_statistics,
+    "financing-report": financing_report,
+    "verification-failures": verification_failures,
+    "interceptions": interceptions,
+}

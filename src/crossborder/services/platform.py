@@ -1,0 +1,113 @@
+"""One connection to the platform: node, deployment, compiled ABIs, keyed fingerprints, sender.
+
+Every service takes a ``Platform`` and the signer acting through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ..chain.abi import ContractAbi, DecodedEvent, load_manifest
+from ..chain.deployment import Deployment
+from ..chain.rpc import Log, RpcClient, RpcError, revert_reason
+from ..chain.sender import Receipt, TransactionSender, TxRequest
+from ..chain.signers import Signer
+from ..domain.fingerprint import Fingerprinter
+from ..errors import from_revert
+from ..settings import Settings, get_settings
+
+
+class Platform:
+    """The platform's contracts on one chain, reached through raw JSON-RPC."""
+
+    def __init__(
+        self,
+        rpc: RpcClient,
+        deployment: Deployment,
+        abis: dict[str, ContractAbi],
+        fingerprints: Fingerprinter,
+        sender: TransactionSender | None = None,
+    ) -> None:
+        self.rpc = rpc
+        self.deployment = deployment
+        self.abis = abis
+        self.fingerprints = fingerprints
+        self.sender = sender or TransactionSender(rpc, deployment.chain_id)
+        self._by_address = {
+            address.lower(): abis[name] for name, address in deployment.contracts.items()
+        }
+
+    @classmethod
+    def connect(cls, settings: Settings | None = None) -> Platform:
+        """Connects to the node and the deployment named by the settings."""
+        settings = settings or get_settings()
+        rpc = RpcClient(settings.rpc_url)
+        chain_id = rpc.chain_id()
+        deployment = Deployment.load(settings.deployment_path, chain_id)
+        key = settings.consortium_key_for(chain_id)
+        return cls(rpc, deployment, load_manifest(settings.build_file), Fingerprinter(key))
+
+    def address(self, contract: str) -> str:
+        return self.deployment.contracts[contract]
+
+    def view(self, contract: str, fn: str, *args: Any) -> tuple[Any, ...]:
+        """Calls a view function; a revert raises its typed error."""
+        abi = self.abis[contract]
+        try:
+            out = self.rpc.eth_call(self.address(contract), abi.encode_call(fn, *args))
+        except RpcError as error:
+            raise from_revert(revert_reason(error)) from None
+        return tuple(abi.decode_output(fn, out))
+
+    def request(
+        self,
+        signer: Signer,
+        contract: str,
+        fn: str,
+        *args: Any,
+        gas: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> TxRequest:
+        """A transaction request calling ``contract.fn(*args)``, not yet signed."""
+        data = self.abis[contract].encode_call(fn, *args)
+        return TxRequest(
+            signer=signer,
+            to=self.address(contract),
+            data=data,
+            gas=gas,
+            idempotency_key=idempotency_key,
+        )
+
+    def transact(
+        self,
+        signer: Signer,
+        contract: str,
+        fn: str,
+        *args: Any,
+        gas: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Receipt:
+        """Sends one transaction and waits for it; a revert raises its typed error."""
+        request = self.request(
+            signer, contract, fn, *args, gas=gas, idempotency_key=idempotency_key
+        )
+        return self.sender.transact(request)
+
+    def transact_many(self, requests: Sequence[TxRequest]) -> list[Receipt]:
+        """Pipelines many transactions (one signing pass, one batch send) and waits for all."""
+        if not requests:
+            return []
+        return self.sender.wait(self.sender.send_many(list(requests)))
+
+    def decode(self, logs: Iterable[Log], event: str | None = None) -> list[DecodedEvent]:
+        """The platform events among ``logs`` (optionally only those named ``event``)."""
+        out: list[DecodedEvent] = []
+        for log in logs:
+            abi = self._by_address.get(log.address.lower())
+            if abi is None:
+                continue
+            decoded = abi.decode_log(log.topics, log.data)
+            if decoded is not None and (event is None or decoded.name == event):
+                out.append(decoded)
+        return out

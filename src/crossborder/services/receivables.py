@@ -1,0 +1,173 @@
+"""Export receivables financing (出口应收账款融资): each bank role's actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from ..chain.sender import Receipt, TxRequest
+from ..chain.signers import Signer
+from ..domain.codes import FinancingState, Scenario
+from ..domain.models import Financing, FinancingApplication, from_day, to_day
+from ..domain.money import Money, currency_by_numeric
+from ..errors import InvalidInput, VerificationFailed, verification_error
+from .consortium import open_service
+from .platform import Platform
+
+RECEIVABLES = "ReceivablesFinancing"
+# Measured: 107,000 gas for one document, 77,000 for each further one; with margin.
+GAS_APPLY_BASE = 160_000
+GAS_APPLY_PER_DOCUMENT = 90_000
+
+
+class ReceivablesDesk:
+    """A bank operator's desk for receivables financing; each action needs its role on chain."""
+
+    contract = RECEIVABLES
+    scenario = Scenario.RECEIVABLES
+
+    def __init__(self, platform: Platform, operator: Signer) -> None:
+        self.platform = platform
+        self.signer = operator
+
+    # 业务开通 -----------------------------------------------------------------------------------
+
+    def open_service(self, firm_uscc: str, opened: bool = True) -> Receipt:
+        return open_service(self.platform, self.signer, firm_uscc, self.scenario, opened)
+
+    # 代申请 -------------------------------------------------------------------------------------
+
+    def apply_request(
+        self, application: FinancingApplication, idempotency_key: str | None = None
+    ) -> TxRequest:
+        """The signed-to-be transaction of an application, validated; nothing is sent."""
+        fp = self.platform.fingerprints
+        currency = application.currency
+        return self.platform.request(
+            self.signer,
+            self.contract,
+            "apply",
+            fp.participant(application.firm),
+            currency.numeric,
+            [fp.declaration(c.declaration) for c in application.citations],
+            [c.amount.to_minor() for c in application.citations],
+            gas=GAS_APPLY_BASE + GAS_APPLY_PER_DOCUMENT * len(application.citations),
+            idempotency_key=idempotency_key,
+        )
+
+    def apply(self, application: FinancingApplication, idempotency_key: str | None = None) -> int:
+        """Applies on the firm's behalf; returns the financing id.
+
+        The contract refuses (before signing, at gas estimation) when the operator lacks the
+        role or the firm has not opened the service with this bank.
+
+        Raises:
+            VerificationFailed: 核验失败, as its typed subclass (DuplicateFinancing,
+                OverFinancing, WrongExporter, …); the failed attempt is recorded on chain.
+        """
+        request = self.apply_request(application, idempotency_key)
+        self.platform.sender.estimate(request)
+        return self.outcome(self.platform.sender.transact(request))
+
+    def apply_many(
+        self, applications: Sequence[FinancingApplication]
+    ) -> list[int | VerificationFailed]:
+        """Pipelines many applications; each result is a financing id or its typed failure."""
+        requests = [self.apply_request(a) for a in applications]
+        return [self._outcome_or_error(r) for r in self.platform.transact_many(requests)]
+
+    def outcome(self, receipt: Receipt) -> int:
+        result = self._outcome_or_error(receipt)
+        if isinstance(result, VerificationFailed):
+            raise result
+        return result
+
+    def _outcome_or_error(self, receipt: Receipt) -> int | VerificationFailed:
+        if receipt.status != 1:
+            from ..errors import from_revert
+
+            return_error = from_revert(self.platform.sender.revert_reason_of(receipt))
+            raise return_error
+        for event in self.platform.decode(receipt.logs):
+            if event.name == "FinancingApplied":
+                return int(event.args["financing_id"])
+            if event.name == "VerificationFailed":
+                return verification_error(
+                    event.args["reason"], event.args["fingerprint"], event.args["amount"]
+                )
+        raise InvalidInput("the application left no FinancingApplied or VerificationFailed event")
+
+    # 受理, 审核, withdrawal ---------------------------------------------------------------------
+
+    def accept(self, financing_id: int) -> Receipt:
+        return self._act("accept", financing_id)
+
+    def review(self, financing_id: int, approve: bool) -> Receipt:
+        return self._act("review", financing_id, approve)
+
+    def withdraw(self, financing_id: int) -> Receipt:
+        return self._act("withdraw", financing_id)
+
+    # 放款登记, 还款登记 -------------------------------------------------------------------------
+
+    def register_disbursement(
+        self, financing_id: int, amount: Money, value_date: dt.date, due_date: dt.date
+    ) -> Receipt:
+        if due_date < value_date:
+            raise InvalidInput("the due date is before the value date")
+        self._same_currency(financing_id, amount)
+        return self._act(
+            "register_disbursement",
+            financing_id,
+            self._positive(amount),
+            to_day(value_date),
+            to_day(due_date),
+        )
+
+    def register_repayment(self, financing_id: int, amount: Money) -> Receipt:
+        self._same_currency(financing_id, amount)
+        return self._act("register_repayment", financing_id, self._positive(amount))
+
+    # Views --------------------------------------------------------------------------------------
+
+    def financing(self, financing_id: int) -> Financing:
+        return read_financing(self.platform, self.contract, financing_id)
+
+    def _act(self, fn: str, *args: object) -> Receipt:
+        request = self.platform.request(self.signer, self.contract, fn, *args)
+        return self.platform.sender.transact(request)
+
+    def _same_currency(self, financing_id: int, amount: Money) -> None:
+        currency = self.financing(financing_id).requested.currency
+        if amount.currency != currency:
+            raise InvalidInput(f"financing {financing_id} is in {currency.code}, not {amount.currency.code}")
+
+    @staticmethod
+    def _positive(amount: Money) -> int:
+        units = amount.to_minor()
+        if units <= 0:
+            raise InvalidInput("the amount must be positive")
+        return units
+
+
+def read_financing(platform: Platform, contract: str, financing_id: int) -> Financing:
+    from ..errors import UnknownEntity
+
+    (record,) = platform.view(contract, "financing", financing_id)
+    applicant, bank, state, currency_code, requested, disbursed, repaid, docs, value, due = record
+    if state == 0:
+        raise UnknownEntity(f"no financing {financing_id}")
+    currency = currency_by_numeric(currency_code)
+    return Financing(
+        id=financing_id,
+        scenario=contract,
+        applicant=applicant,
+        bank=bytes(bank),
+        state=FinancingState(state),
+        requested=Money.from_minor(requested, currency),
+        disbursed=Money.from_minor(disbursed, currency),
+        repaid=Money.from_minor(repaid, currency),
+        documents=docs,
+        value_date=from_day(value) if disbursed else None,
+        due_date=from_day(due) if disbursed else None,
+    )

@@ -1,0 +1,193 @@
+"""Receivables financing end to end through the SDK, on Anvil and on Ganache."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+
+import pytest
+
+from crossborder import errors
+from crossborder.demo import FIRMS, BankDesks, onboard
+from crossborder.domain.codes import DocumentStatus, FinancingState, Role
+from crossborder.domain.models import Citation, Declaration, FinancingApplication
+from crossborder.domain.money import Money
+from crossborder.services.documents import DocumentRegistry, Screening
+
+pytestmark = pytest.mark.integration
+
+FIRM_1, FIRM_2, FIRM_3 = FIRMS.values()
+_numbers = itertools.count(310_120_260_000_000_001)
+
+
+def usd(amount: str) -> Money:
+    return Money(amount=Decimal(amount), currency="USD")
+
+
+@pytest.fixture(scope="module")
+def consortium(platform, signers):
+    customs, banks = onboard(platform, signers)
+    return customs, banks["Bank A"], banks["Bank B"]
+
+
+def declare(platform, customs, exporter=FIRM_1, amount="1000.00", currency="USD", export=True):
+    declaration = Declaration(
+        number=str(next(_numbers)),
+        export_date=dt.date(2026, 11, 1),
+        exporter=exporter,
+        amount=Money(amount=Decimal(amount), currency=currency),
+        export=export,
+    )
+    DocumentRegistry(platform, customs).register_declarations([declaration])
+    return declaration
+
+
+def application(firm, *citations):
+    return FinancingApplication(
+        firm=firm,
+        citations=tuple(Citation(declaration=d.number, amount=usd(a)) for d, a in citations),
+    )
+
+
+def desk(platform, bank: BankDesks, role: Role):
+    return bank.desk(platform, role)
+
+
+def test_full_lifecycle_and_inter_bank_view(platform, consortium):
+    customs, bank_a, bank_b = consortium
+    d = declare(platform, customs, amount="1000.00")
+    fid = desk(platform, bank_a, Role.RCV_APPLY).apply(application(FIRM_1, (d, "600.00")))
+    info = Screening(platform).declarations([d.number])[0]
+    assert info.status is DocumentStatus.PARTLY_USED
+    assert info.remaining == usd("400.00")
+    assert info.used_since is not None
+
+    desk(platform, bank_a, Role.RCV_ACCEPT).accept(fid)
+    desk(platform, bank_a, Role.RCV_REVIEW).review(fid, True)
+    today = dt.date(2026, 11, 20)
+    desk(platform, bank_a, Role.RCV_DISBURSE).register_disbursement(
+        fid, usd("600.00"), today, today + dt.timedelta(days=90)
+    )
+    repay = desk(platform, bank_a, Role.RCV_REPAY)
+    repay.register_repayment(fid, usd("100.00"))
+    assert repay.financing(fid).state is FinancingState.DISBURSED
+    assert repay.financing(fid).outstanding == usd("500.00")
+    repay.register_repayment(fid, usd("500.00"))
+    record = repay.financing(fid)
+    assert record.state is FinancingState.CLOSED
+    assert record.due_date == dt.date(2027, 2, 18)
+    # Closed by repayment: the document stays used.
+    assert Screening(platform).declarations([d.number])[0].held == usd("600.00")
+
+
+def test_second_bank_refused_duplicate_and_over_financing(platform, consortium):
+    customs, bank_a, bank_b = consortium
+    full = declare(platform, customs, amount="500.00")
+    part = declare(platform, customs, amount="500.00")
+    desk(platform, bank_a, Role.RCV_APPLY).apply(application(FIRM_1, (full, "500.00")))
+    desk(platform, bank_a, Role.RCV_APPLY).apply(application(FIRM_1, (part, "300.00")))
+    b = desk(platform, bank_b, Role.RCV_APPLY)
+    with pytest.raises(errors.DuplicateFinancing) as duplicate:
+        b.apply(application(FIRM_1, (full, "1.00")))
+    assert duplicate.value.fingerprint == platform.fingerprints.declaration(full.number)
+    with pytest.raises(errors.OverFinancing):
+        b.apply(application(FIRM_1, (part, "200.01")))
+    # Exactly what is left still passes.
+    assert b.apply(application(FIRM_1, (part, "200.00"))) > 0
+
+
+@pytest.mark.parametrize(
+    ("setup", "error"),
+    [
+        ("unknown", errors.DocumentNotFound),
+        ("import", errors.WrongDocumentType),
+        ("other_exporter", errors.WrongExporter),
+        ("currency", errors.CurrencyMismatch),
+    ],
+)
+def test_verification_failures_are_typed_and_recorded(platform, consortium, setup, error):
+    customs, bank_a, _ = consortium
+    if setup == "unknown":
+        d = Declaration(
+            number=str(next(_numbers)),
+            export_date=dt.date(2026, 11, 1),
+            exporter=FIRM_1,
+            amount=usd("10.00"),
+        )
+    elif setup == "import":
+        d = declare(platform, customs, export=False)
+    elif setup == "other_exporter":
+        d = declare(platform, customs, exporter=FIRM_2)
+    else:
+        d = declare(platform, customs, currency="EUR")
+    before = platform.view("ReceivablesFinancing", "failures_by_reason", error.reason)[0]
+    with pytest.raises(error):
+        desk(platform, bank_a, Role.RCV_APPLY).apply(application(FIRM_1, (d, "10.00")))
+    after = platform.view("ReceivablesFinancing", "failures_by_reason", error.reason)[0]
+    assert after == before + 1
+
+
+def test_rejection_and_withdrawal_free_the_document(platform, consortium):
+    customs, bank_a, bank_b = consortium
+    d = declare(platform, customs, amount="100.00")
+    apply_a = desk(platform, bank_a, Role.RCV_APPLY)
+    fid = apply_a.apply(application(FIRM_1, (d, "100.00")))
+    desk(platform, bank_a, Role.RCV_ACCEPT).accept(fid)
+    desk(platform, bank_a, Role.RCV_REVIEW).review(fid, False)
+    assert Screening(platform).declarations([d.number])[0].status is DocumentStatus.FREE
+    other = desk(platform, bank_b, Role.RCV_APPLY).apply(application(FIRM_1, (d, "100.00")))
+    desk(platform, bank_b, Role.RCV_APPLY).withdraw(other)
+    assert Screening(platform).declarations([d.number])[0].status is DocumentStatus.FREE
+
+
+def test_access_errors_are_typed_and_raised_before_signing(platform, consortium, signers):
+    customs, bank_a, bank_b = consortium
+    d = declare(platform, customs, amount="100.00")
+    acceptor = desk(platform, bank_a, Role.RCV_ACCEPT)
+    nonce = platform.rpc.request("eth_getTransactionCount", [acceptor.signer.address, "pending"])
+    with pytest.raises(errors.MissingRole):
+        acceptor.apply(application(FIRM_1, (d, "10.00")))
+    assert (
+        platform.rpc.request("eth_getTransactionCount", [acceptor.signer.address, "pending"])
+        == nonce
+    )
+    outsider = bank_a.desk(platform, Role.RCV_APPLY).__class__(platform, signers[29])
+    with pytest.raises(errors.NotAnOperator):
+        outsider.apply(application(FIRM_1, (d, "10.00")))
+    bank_a.desk(platform, Role.RCV_APPLY).__class__(platform, bank_a.opener).open_service(
+        FIRM_3, opened=False
+    )
+    with pytest.raises(errors.ServiceNotOpened):
+        desk(platform, bank_a, Role.RCV_APPLY).apply(application(FIRM_3, (d, "10.00")))
+
+
+def test_maker_checker_and_other_bank(platform, consortium):
+    customs, bank_a, bank_b = consortium
+    d = declare(platform, customs, amount="100.00")
+    fid = desk(platform, bank_a, Role.RCV_APPLY).apply(application(FIRM_1, (d, "50.00")))
+    with pytest.raises(errors.OtherBank):
+        desk(platform, bank_b, Role.RCV_ACCEPT).accept(fid)
+    desk(platform, bank_a, Role.RCV_ACCEPT).accept(fid)
+    with pytest.raises(errors.MissingRole):
+        desk(platform, bank_a, Role.RCV_APPLY).review(fid, True)
+    with pytest.raises(errors.WrongState):
+        desk(platform, bank_a, Role.RCV_DISBURSE).register_disbursement(
+            fid, usd("50.00"), dt.date(2026, 1, 1), dt.date(2026, 2, 1)
+        )
+
+
+def test_bad_input_rejected_before_anything_is_signed(platform, consortium):
+    customs, bank_a, _ = consortium
+    with pytest.raises(ValueError):
+        Declaration(
+            number="12345",
+            export_date=dt.date(2026, 1, 1),
+            exporter=FIRM_1,
+            amount=usd("1.00"),
+        )
+    with pytest.raises(ValueError):
+        application("91350200MA2Y0000X", (declare(platform, customs), "1.00"))
+    d = declare(platform, customs)
+    with pytest.raises(errors.Conflict):
+        DocumentRegistry(platform, customs).register_declarations([d])
