@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -59,7 +59,7 @@ class Story:
         self.lines.append((actor, action, outcome))
 
 
-def onboard(platform: Platform, signers: list[Signer]) -> tuple[Signer, dict[str, BankDesks]]:
+def onboard(platform: Platform, signers: Sequence[Signer]) -> tuple[Signer, dict[str, BankDesks]]:
     """Onboards the demo consortium (idempotent: participants already there are kept)."""
     regulator, customs = signers[0], signers[1]
     admin = ConsortiumAdmin(platform, regulator)
@@ -88,7 +88,7 @@ def onboard(platform: Platform, signers: list[Signer]) -> tuple[Signer, dict[str
 
 
 def run_story(
-    platform: Platform, signers: list[Signer], progress: Callable[[str], None] = print
+    platform: Platform, signers: Sequence[Signer], progress: Callable[[str], None] = print
 ) -> Story:
     """The receivables story: a second bank is refused a declaration the first already financed."""
     story = Story()
@@ -113,13 +113,15 @@ def run_story(
     story.say(
         "Customs 海关",
         f"registered {registered.documents} export declarations (报关单)",
-        f"{registered.gas_used:,} gas",
+        f"{registered.transactions} transaction(s)",
     )
     d0, d1 = declarations[0], declarations[1]
     progress("Bank A finances declaration 1 in full …")
     apply_a = bank_a.desk(platform, Role.RCV_APPLY)
     fid = apply_a.apply(
-        FinancingApplication(firm=d0.exporter, citations=(Citation(declaration=d0.number, amount=d0.amount),))
+        FinancingApplication(
+            firm=d0.exporter, citations=(Citation(declaration=d0.number, amount=d0.amount),)
+        )
     )
     story.say("Bank A 代申请", f"applied against {d0.number} for {d0.amount}", f"financing #{fid}")
     bank_a.desk(platform, Role.RCV_ACCEPT).accept(fid)
@@ -131,14 +133,25 @@ def run_story(
     bank_a.desk(platform, Role.RCV_DISBURSE).register_disbursement(
         fid, d0.amount, today, today + dt.timedelta(days=90)
     )
-    story.say("Bank A 受理/审核/放款", f"accepted, approved (another operator), disbursed", str(d0.amount))
+    story.say(
+        "Bank A 受理/审核/放款", "accepted, approved (another operator), disbursed", str(d0.amount)
+    )
 
     progress("Bank B tries the same declaration …")
     apply_b = bank_b.desk(platform, Role.RCV_APPLY)
     for citation, what in (
-        (Citation(declaration=d0.number, amount=Money(amount=Decimal("50000"), currency="USD")), "the same declaration"),
-        (Citation(declaration=d1.number, amount=Money(amount=Decimal("60000"), currency="USD")), "part of declaration 2"),
-        (Citation(declaration=d1.number, amount=Money(amount=Decimal("30000"), currency="USD")), "more of declaration 2"),
+        (
+            Citation(declaration=d0.number, amount=Money(amount=Decimal("50000"), currency="USD")),
+            "the same declaration",
+        ),
+        (
+            Citation(declaration=d1.number, amount=Money(amount=Decimal("60000"), currency="USD")),
+            "part of declaration 2",
+        ),
+        (
+            Citation(declaration=d1.number, amount=Money(amount=Decimal("30000"), currency="USD")),
+            "more of declaration 2",
+        ),
     ):
         firm = d0.exporter if citation.declaration == d0.number else d1.exporter
         try:
@@ -151,7 +164,9 @@ def run_story(
         fid, Money(amount=Decimal("20000"), currency="USD")
     )
     record = bank_a.desk(platform, Role.RCV_REPAY).financing(fid)
-    story.say("Bank A 还款登记", "partial repayment USD 20,000.00", f"outstanding {record.outstanding}")
+    story.say(
+        "Bank A 还款登记", "partial repayment USD 20,000.00", f"outstanding {record.outstanding}"
+    )
 
     infos = Screening(platform).declarations([d.number for d in declarations])
     for declaration, info in zip(declarations, infos, strict=True):

@@ -119,7 +119,10 @@ VERIFICATION_ERRORS: dict[Reason, tuple[type[VerificationFailed], str]] = {
         WrongDocumentType,
         "核验失败: the document is not of the type this financing needs (e.g. not an export declaration)",
     ),
-    Reason.WRONG_OWNER: (WrongExporter, "核验失败: the document's exporter is not the applicant firm"),
+    Reason.WRONG_OWNER: (
+        WrongExporter,
+        "核验失败: the document's exporter is not the applicant firm",
+    ),
     Reason.CURRENCY_MISMATCH: (
         CurrencyMismatch,
         "核验失败: the financing currency differs from the document's currency",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from .abi import ContractAbi
 from .deployment import Deployment

@@ -196,3 +196,12 @@ def query_cmd(declarations: tuple[str, ...]) -> None:
             info.used_since.isoformat() if info.used_since else "-",
         )
     console.print(table)
+
+
+# -- the reporting store: indexer and reports ------------------------------------------------------
+
+from ..indexer.command import index_cmd  # noqa: E402
+from ..reports.command import report_cmd  # noqa: E402
+
+cli.add_command(index_cmd)
+cli.add_command(report_cmd)

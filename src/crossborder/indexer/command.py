@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
@@ -22,10 +23,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ..chain.abi import load_manifest
+from ..chain.abi import ContractAbi, load_manifest
 from ..chain.deployment import Deployment
 from ..chain.rpc import RpcClient
-from ..errors import CrossborderError
+from ..errors import ChainUnavailable, CrossborderError
 from ..settings import get_settings
 from . import runner
 from .runner import Indexer, IndexerConfig, scenario_codes
@@ -146,15 +147,15 @@ def index_cmd(
     console.print(f"indexed {indexer.indexed_events:,} events; checkpoint at block {at}")
 
 
-def _scenario_codes(rpc: RpcClient, deployment: Deployment, abis: object) -> dict[str, int]:
+def _scenario_codes(
+    rpc: RpcClient, deployment: Deployment, abis: Mapping[str, ContractAbi]
+) -> dict[str, int]:
     """The scenario codes, waiting for the node if it is not up yet."""
-    from ..errors import ChainUnavailable
-
     wait = 0.5
     warned = False
     while True:
         try:
-            return scenario_codes(rpc, deployment, abis)  # type: ignore[arg-type]
+            return scenario_codes(rpc, deployment, abis)
         except ChainUnavailable as error:
             if not warned:
                 logging.getLogger("crossborder.indexer").warning("%s: waiting for the node", error)

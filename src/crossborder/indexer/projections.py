@@ -33,6 +33,17 @@ class ProjectionError(CrossborderError):
     """An event contradicts the projections (e.g. it changes an entity never created)."""
 
 
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
+    """Insert many rows through the driver's executemany, skipping SQLAlchemy's per-row
+    parameter processing (the hot path of a backfill). JSON values must be passed as text."""
+    compiled = table.insert().compile(dialect=conn.dialect)
+    if compiled.positiontup is not None:
+        order = compiled.positiontup
+        conn.exec_driver_sql(compiled.string, [tuple(r[k] for k in order) for r in rows])
+    else:
+        conn.exec_driver_sql(compiled.string, list(rows))
+
+
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -90,7 +101,7 @@ class EntityProjection:
             rows[key] = self.apply(row, event)
         inserts = [row for key, row in rows.items() if key not in existing]
         if inserts:
-            conn.execute(self.table.insert(), inserts)
+            bulk_insert(conn, self.table, inserts)
         updates = [rows[key] for key in existing]
         if updates:
             conn.execute(self._update_statement(), [self._update_params(r) for r in updates])
@@ -123,7 +134,9 @@ class EntityProjection:
 
     def _update_statement(self) -> Any:
         where = and_(*(self.table.c[c] == bindparam(f"k_{c}") for c in self.key_columns))
-        values: dict[str, Any] = {c.name: bindparam(c.name) for c in self.table.c if c.name not in self.key_columns}
+        values: dict[str, Any] = {
+            c.name: bindparam(c.name) for c in self.table.c if c.name not in self.key_columns
+        }
         return self.table.update().where(where).values(values)
 
     def _update_params(self, row: Row) -> Row:
@@ -168,7 +181,7 @@ class FactProjection:
     def fold(self, conn: Connection, events: Sequence[Event], *, fresh: bool = False) -> int:
         rows = [row for e in events if e.name in self.events for row in self.rows(e)]
         if rows:
-            conn.execute(self.table.insert(), rows)
+            bulk_insert(conn, self.table, rows)
         return len(rows)
 
     def rollback(self, conn: Connection, orphans: Sequence[Event], ancestor: int) -> None:

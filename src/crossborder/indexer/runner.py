@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy.exc import OperationalError
@@ -22,7 +23,7 @@ from ..chain.deployment import Deployment
 from ..chain.rpc import RpcClient, RpcError
 from ..errors import ChainUnavailable
 from .events import EventCatalog
-from .source import ChainSource, RangeChanged
+from .source import ChainSource, FetchedRange, RangeChanged
 from .store import Checkpoint, Store, StoreError
 
 log = logging.getLogger("crossborder.indexer")
@@ -116,6 +117,8 @@ class Indexer:
         self.indexed_events = 0
         self.target = 0
         self._unreachable_since: float | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexer-read-ahead")
+        self._ahead: tuple[tuple[int, int], Future[FetchedRange]] | None = None
 
     # -- one step ----------------------------------------------------------------------------------
 
@@ -136,7 +139,7 @@ class Indexer:
             return Step.CAUGHT_UP
         last = min(self.target, first + self.range - 1)
         try:
-            fetched = self.source.fetch(first, last)
+            fetched = self._fetch(first, last)
         except RangeChanged as change:
             log.info("chain changed while reading %d-%d (%s): reading again", first, last, change)
             return Step.RETRY
@@ -149,10 +152,25 @@ class Indexer:
         # The parent must still be what we stored: else these logs may sit on another branch.
         if checkpoint is not None and not self._on_chain(checkpoint):
             return Step.RETRY
+        last = fetched.end.number
+        if last < self.target:
+            # Read the next range while this one is written; it is checked like any other.
+            ahead = (last + 1, min(self.target, last + self.range))
+            self._ahead = (ahead, self._pool.submit(self.source.fetch, *ahead))
         self.store.commit_range(fetched.events, fetched.blocks, fetched.end)
         self.indexed_events += len(fetched.events)
         self._adapt(fetched.logs)
         return Step.INDEXED
+
+    def _fetch(self, first: int, last: int) -> FetchedRange:
+        """The range, from the read-ahead if it read the same blocks, else read now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0][0] == first:
+            if ahead[0][1] <= last:
+                return ahead[1].result()
+        elif ahead is not None:
+            ahead[1].cancel()
+        return self.source.fetch(first, last)
 
     def _on_chain(self, checkpoint: Checkpoint) -> bool:
         (chain_hash,) = self.source.hashes([checkpoint.block_number])
@@ -198,6 +216,14 @@ class Indexer:
         """
         self.store.create()
         stop = stop or threading.Event()
+        try:
+            self._loop(follow, stop)
+        finally:
+            if self._ahead is not None:
+                self._ahead[1].cancel()
+                self._ahead = None
+
+    def _loop(self, follow: bool, stop: threading.Event) -> None:
         backoff = 0.5
         while not stop.is_set():
             try:

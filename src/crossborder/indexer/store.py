@@ -7,6 +7,7 @@ last committed range, and the restart continues from there.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from sqlalchemy.pool import NullPool
 from ..errors import CrossborderError, InvalidInput
 from . import schema as s
 from .events import Event
-from .projections import Projection, all_projections, load_events
+from .projections import Projection, all_projections, bulk_insert, load_events
 
 # Blocks without events are kept only this far below the checkpoint: deep enough for any reorg
 # the follow loop can meet, small enough not to grow with the chain.
@@ -155,7 +156,7 @@ class Store:
         """
         with self.engine.begin() as conn:
             if events:
-                conn.execute(s.raw_events.insert(), [_raw_row(e) for e in events])
+                bulk_insert(conn, s.raw_events, [_raw_row(e) for e in events])
                 for projection in self.projections:
                     projection.fold(conn, events)
             counts: dict[int, int] = {}
@@ -230,5 +231,5 @@ def _raw_row(e: Event) -> dict[str, Any]:
         "address": e.address,
         "event": e.name,
         "topic1": e.topic1,
-        "args": e.args,
+        "args": json.dumps(e.args, separators=(",", ":")),
     }

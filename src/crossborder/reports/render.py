@@ -139,7 +139,8 @@ def write_chart(report: Report, path: Path) -> None:
 
     kind, x_key, y_key = report.chart
     columns = {c.key: c for c in report.columns}
-    y_label = columns[y_key].header
+    # English labels: the default fonts have no CJK glyphs.
+    y_label = columns[y_key].en
     figure, axes = plt.subplots(figsize=(10, 5.5))
     if kind == "series":
         series: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))

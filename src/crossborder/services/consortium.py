@@ -146,6 +146,4 @@ def open_service(
 ) -> Receipt:
     """业务开通: a bank operator records that a firm opened (or closed) a service with the bank."""
     firm = platform.fingerprints.participant(firm_uscc)
-    return platform.transact(
-        bank_operator, CONSORTIUM, "set_service", firm, int(scenario), opened
-    )
+    return platform.transact(bank_operator, CONSORTIUM, "set_service", firm, int(scenario), opened)

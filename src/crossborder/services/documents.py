@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..chain.codec import decode_uint256_array, encode_document_row, encode_static_array_call
 from ..chain.packing import unpack
 from ..chain.rpc import RpcError, revert_reason
-from ..chain.sender import Receipt
+from ..chain.sender import TxRequest
 from ..chain.signers import Signer
 from ..domain.codes import DocumentStatus, DocumentType
 from ..domain.models import Declaration, DocumentInfo, from_day, to_day
@@ -29,6 +29,7 @@ QUERY_BATCH = 2000
 # Measured: 26,600 gas a document in a batch of 100; the margin covers larger batches.
 GAS_PER_DOCUMENT = 30_000
 GAS_PER_BATCH = 60_000
+SEND_WINDOW = 200  # transactions signed and sent together
 
 Progress = Callable[[int], None]
 
@@ -37,7 +38,6 @@ Progress = Callable[[int], None]
 class RegistrationResult:
     documents: int
     transactions: int
-    gas_used: int
 
 
 class DocumentRegistry:
@@ -47,6 +47,7 @@ class DocumentRegistry:
         self.platform = platform
         self.signer = signer
         self._selector = platform.abis[LEDGER].selector("register")
+        self._batch_topic = platform.abis[LEDGER].event_topic("DocumentsRegistered")
 
     def register_declarations(
         self,
@@ -66,6 +67,7 @@ class DocumentRegistry:
         if not 1 <= batch_size <= MAX_REGISTER:
             raise InvalidInput(f"batch size must be between 1 and {MAX_REGISTER}")
         fp = self.platform.fingerprints
+        owners: dict[str, bytes] = {}  # firms repeat: fingerprint each once
         rows: dict[DocumentType, list[bytes]] = {}
         fingerprints: list[bytes] = []
         numbers: list[str] = []
@@ -76,7 +78,10 @@ class DocumentRegistry:
             rows.setdefault(declaration.doc_type, []).append(
                 encode_document_row(
                     fingerprint,
-                    fp.participant(declaration.exporter),
+                    owners.get(declaration.exporter)
+                    or owners.setdefault(
+                        declaration.exporter, fp.participant(declaration.exporter)
+                    ),
                     declaration.amount.to_minor(),
                     declaration.amount.currency.numeric,
                     to_day(declaration.export_date),
@@ -94,47 +99,53 @@ class DocumentRegistry:
             raise Conflict(
                 f"{len(existing)} declaration(s) already registered: {shown}; nothing was sent"
             )
-        requests = []
+        batches: list[tuple[TxRequest, int]] = []
         for doc_type, doc_rows in rows.items():
             for start in range(0, len(doc_rows), batch_size):
                 chunk = doc_rows[start : start + batch_size]
                 data = encode_static_array_call(self._selector, [int(doc_type)], chunk)
-                requests.append(self._request(data, len(chunk)))
-        receipts = self._send(requests, progress, [len(r.data) for r in requests])
-        return RegistrationResult(
-            documents=len(fingerprints),
-            transactions=len(receipts),
-            gas_used=sum(r.gas_used for r in receipts),
-        )
+                request = TxRequest(
+                    signer=self.signer,
+                    to=self.platform.address(LEDGER),
+                    data=data,
+                    gas=GAS_PER_BATCH + GAS_PER_DOCUMENT * len(chunk),
+                )
+                batches.append((request, len(chunk)))
+        hashes = self._send(batches, progress)
+        return RegistrationResult(documents=len(fingerprints), transactions=len(hashes))
 
-    def _request(self, data: bytes, count: int):  # type: ignore[no-untyped-def]
-        from ..chain.sender import TxRequest
-
-        return TxRequest(
-            signer=self.signer,
-            to=self.platform.address(LEDGER),
-            data=data,
-            gas=GAS_PER_BATCH + GAS_PER_DOCUMENT * count,
-        )
-
-    def _send(self, requests, progress, sizes):  # type: ignore[no-untyped-def]
-        receipts: list[Receipt] = []
-        # Pipelined in windows so that progress moves and the node's pool stays bounded.
-        window = 200
-        for start in range(0, len(requests), window):
-            part = requests[start : start + window]
-            done = self.platform.transact_many(part)
-            for receipt in done:
-                if receipt.status != 1:
-                    raise from_revert(self.platform.sender.revert_reason_of(receipt))
-            receipts.extend(done)
-            if progress is not None:
-                progress(sum(_rows_in(r.data) for r in part))
-        return receipts
-
-
-def _rows_in(data: bytes) -> int:
-    return int.from_bytes(data[4 + 64 : 4 + 96], "big")
+    def _send(
+        self, batches: Sequence[tuple[TxRequest, int]], progress: Progress | None
+    ) -> list[str]:
+        """Signs and sends every batch, then confirms each through its own ledger event."""
+        sender = self.platform.sender
+        start_block = self.platform.rpc.block_number()
+        hashes: list[str] = []
+        for start in range(0, len(batches), SEND_WINDOW):
+            window = batches[start : start + SEND_WINDOW]
+            hashes += sender.send_many([request for request, _ in window])
+        counts = dict(zip(hashes, (count for _, count in batches), strict=True))
+        mined = sender.wait_mined(hashes)
+        # A batch registered iff the ledger logged its DocumentsRegistered; anything else reverted.
+        confirmed = {
+            log.tx_hash
+            for log in self.platform.rpc.get_logs(
+                address=self.platform.address(LEDGER),
+                topics=[
+                    self._batch_topic,
+                    None,
+                    bytes(12) + bytes.fromhex(self.signer.address[2:]),
+                ],
+                from_block=start_block,
+                to_block=max(mined.values()),
+            )
+        }
+        failed = [h for h in hashes if h not in confirmed]
+        if failed:
+            raise sender.revert_error_of(sender.wait(failed[:1])[0])
+        if progress is not None:
+            progress(sum(counts.values()))
+        return hashes
 
 
 def screen_words(platform: Platform, fingerprints: Sequence[bytes]) -> list[int]:

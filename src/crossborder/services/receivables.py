@@ -10,7 +10,12 @@ from ..chain.signers import Signer
 from ..domain.codes import FinancingState, Scenario
 from ..domain.models import Financing, FinancingApplication, from_day, to_day
 from ..domain.money import Money, currency_by_numeric
-from ..errors import InvalidInput, VerificationFailed, verification_error
+from ..errors import (
+    InvalidInput,
+    UnknownEntity,
+    VerificationFailed,
+    verification_error,
+)
 from .consortium import open_service
 from .platform import Platform
 
@@ -84,10 +89,7 @@ class ReceivablesDesk:
 
     def _outcome_or_error(self, receipt: Receipt) -> int | VerificationFailed:
         if receipt.status != 1:
-            from ..errors import from_revert
-
-            return_error = from_revert(self.platform.sender.revert_reason_of(receipt))
-            raise return_error
+            raise self.platform.sender.revert_error_of(receipt)
         for event in self.platform.decode(receipt.logs):
             if event.name == "FinancingApplied":
                 return int(event.args["financing_id"])
@@ -140,7 +142,9 @@ class ReceivablesDesk:
     def _same_currency(self, financing_id: int, amount: Money) -> None:
         currency = self.financing(financing_id).requested.currency
         if amount.currency != currency:
-            raise InvalidInput(f"financing {financing_id} is in {currency.code}, not {amount.currency.code}")
+            raise InvalidInput(
+                f"financing {financing_id} is in {currency.code}, not {amount.currency.code}"
+            )
 
     @staticmethod
     def _positive(amount: Money) -> int:
@@ -151,8 +155,6 @@ class ReceivablesDesk:
 
 
 def read_financing(platform: Platform, contract: str, financing_id: int) -> Financing:
-    from ..errors import UnknownEntity
-
     (record,) = platform.view(contract, "financing", financing_id)
     applicant, bank, state, currency_code, requested, disbursed, repaid, docs, value, due = record
     if state == 0:

@@ -15,7 +15,11 @@ pytestmark = pytest.mark.integration
 
 def encodings(identifier: str) -> list[bytes]:
     """How a careless client might put an identifier on chain."""
-    forms = [identifier.encode(), identifier.encode("utf-16-be"), identifier.encode().hex().encode()]
+    forms = [
+        identifier.encode(),
+        identifier.encode("utf-16-be"),
+        identifier.encode().hex().encode(),
+    ]
     if identifier.isdigit():
         forms.append(int(identifier).to_bytes(32, "big"))
         forms.append(int(identifier).to_bytes(8, "big"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 import threading
-from decimal import Decimal
 
 import pytest
 
@@ -45,8 +44,10 @@ def test_concurrent_banks_never_overfinance(anvil, tmp_path):
         admin.onboard(
             uscc,
             ParticipantKind.BANK,
-            operators=[Operator(applicant.address, Role.RCV_APPLY),
-                       Operator(opener.address, Role.RCV_SERVICE)],
+            operators=[
+                Operator(applicant.address, Role.RCV_APPLY),
+                Operator(opener.address, Role.RCV_SERVICE),
+            ],
         )
         ReceivablesDesk(platform, opener).open_service(FIRM)
         applicants.append(applicant)

@@ -55,7 +55,7 @@ def desk(platform, bank: BankDesks, role: Role):
 
 
 def test_full_lifecycle_and_inter_bank_view(platform, consortium):
-    customs, bank_a, bank_b = consortium
+    customs, bank_a, _bank_b = consortium
     d = declare(platform, customs, amount="1000.00")
     fid = desk(platform, bank_a, Role.RCV_APPLY).apply(application(FIRM_1, (d, "600.00")))
     info = Screening(platform).declarations([d.number])[0]
@@ -142,7 +142,7 @@ def test_rejection_and_withdrawal_free_the_document(platform, consortium):
 
 
 def test_access_errors_are_typed_and_raised_before_signing(platform, consortium, signers):
-    customs, bank_a, bank_b = consortium
+    customs, bank_a, _bank_b = consortium
     d = declare(platform, customs, amount="100.00")
     acceptor = desk(platform, bank_a, Role.RCV_ACCEPT)
     nonce = platform.rpc.request("eth_getTransactionCount", [acceptor.signer.address, "pending"])
@@ -178,7 +178,7 @@ def test_maker_checker_and_other_bank(platform, consortium):
 
 
 def test_bad_input_rejected_before_anything_is_signed(platform, consortium):
-    customs, bank_a, _ = consortium
+    customs, _bank_a, _ = consortium
     with pytest.raises(ValueError):
         Declaration(
             number="12345",

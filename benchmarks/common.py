@@ -1,0 +1,71 @@
+"""Shared set-up for the benchmarks: a fresh Anvil, the contracts, the demo consortium."""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from crossborder.chain.abi import load_manifest
+from crossborder.chain.deploy import deploy
+from crossborder.chain.devnet import Devnet
+from crossborder.chain.rpc import RpcClient
+from crossborder.chain.signers import LocalSigner, dev_signers
+from crossborder.demo import BankDesks, onboard
+from crossborder.domain.fingerprint import Fingerprinter
+from crossborder.services.platform import Platform
+from crossborder.settings import DEVNET_CONSORTIUM_KEY
+
+ACCOUNTS = 40
+
+
+@dataclass
+class Bench:
+    devnet: Devnet
+    platform: Platform
+    signers: list[LocalSigner]
+    customs: LocalSigner
+    banks: dict[str, BankDesks]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def bench_chain(block_time: float | None) -> Iterator[Bench]:
+    """A fresh devnet (interval-mined unless ``block_time`` is None), deployed and onboarded."""
+    with tempfile.TemporaryDirectory(prefix="crossborder-bench-") as tmp:
+        devnet = Devnet(Path(tmp), port=free_port(), block_time=block_time, accounts=ACCOUNTS)
+        devnet.start()
+        try:
+            rpc = RpcClient(devnet.url, timeout=120)
+            abis = dict(load_manifest())
+            signers = dev_signers(devnet.chain_id, ACCOUNTS)
+            deployment = deploy(rpc, abis, signers[0], Path(tmp) / "deployment.json")
+            platform = Platform(
+                rpc, deployment, abis, Fingerprinter(DEVNET_CONSORTIUM_KEY.encode())
+            )
+            customs, banks = onboard(platform, signers)
+            yield Bench(devnet, platform, signers, customs, banks)
+        finally:
+            devnet.stop()
+
+
+class Timer:
+    def __enter__(self) -> Timer:
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+def row(label: str, value: str, note: str = "") -> None:
+    print(f"  {label:<58} {value:>16}  {note}")
