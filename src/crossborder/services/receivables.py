@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from ..chain.sender import Receipt, TxRequest
 from ..chain.signers import Signer
@@ -77,9 +78,33 @@ class ReceivablesDesk:
     def apply_many(
         self, applications: Sequence[FinancingApplication]
     ) -> list[int | VerificationFailed]:
-        """Pipelines many applications; each result is a financing id or its typed failure."""
-        requests = [self.apply_request(a) for a in applications]
-        return [self._outcome_or_error(r) for r in self.platform.transact_many(requests)]
+        """Pipelines many applications; each result is a financing id or its typed failure.
+
+        All are signed and sent in one batch; outcomes are read from the scenario's own events
+        in the blocks that mined them (one ``eth_getLogs``), not from one receipt each.
+        """
+        if not applications:
+            return []
+        sender = self.platform.sender
+        hashes = sender.send_many([self.apply_request(a) for a in applications])
+        mined = sender.wait_mined(hashes)
+        outcomes: dict[str, int | VerificationFailed] = {}
+        abi = self.platform.abis[self.contract]
+        logs = self.platform.rpc.get_logs(
+            address=self.platform.address(self.contract),
+            topics=[[abi.event_topic("FinancingApplied"), abi.event_topic("VerificationFailed")]],
+            from_block=min(mined.values()),
+            to_block=max(mined.values()),
+        )
+        for log in logs:
+            if log.tx_hash in mined:
+                event = abi.decode_log(log.topics, log.data)
+                if event is not None:
+                    outcomes[log.tx_hash] = self._event_outcome(event.name, event.args)
+        missing = [h for h in hashes if h not in outcomes]
+        if missing:  # reverted: raise the first one's typed error
+            raise sender.revert_error_of(sender.wait(missing[:1])[0])
+        return [outcomes[h] for h in hashes]
 
     def outcome(self, receipt: Receipt) -> int:
         result = self._outcome_or_error(receipt)
@@ -91,13 +116,15 @@ class ReceivablesDesk:
         if receipt.status != 1:
             raise self.platform.sender.revert_error_of(receipt)
         for event in self.platform.decode(receipt.logs):
-            if event.name == "FinancingApplied":
-                return int(event.args["financing_id"])
-            if event.name == "VerificationFailed":
-                return verification_error(
-                    event.args["reason"], event.args["fingerprint"], event.args["amount"]
-                )
+            if event.name in ("FinancingApplied", "VerificationFailed"):
+                return self._event_outcome(event.name, event.args)
         raise InvalidInput("the application left no FinancingApplied or VerificationFailed event")
+
+    @staticmethod
+    def _event_outcome(name: str, args: dict[str, Any]) -> int | VerificationFailed:
+        if name == "FinancingApplied":
+            return int(args["financing_id"])
+        return verification_error(args["reason"], args["fingerprint"], args["amount"])
 
     # 受理, 审核, withdrawal ---------------------------------------------------------------------
 
