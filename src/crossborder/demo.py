@@ -75,6 +75,8 @@ def onboard(platform: Platform, signers: Sequence[Signer]) -> tuple[Signer, dict
         next_signer += len(BANK_STAGES) + 1
         banks[name] = BankDesks(name, uscc, ops, opener)
         operators = [Operator(s.address, r) for r, s in ops.items()]
+        # The applicant is a senior operator who also reviews others' applications (maker-checker).
+        operators[0] = Operator(ops[Role.RCV_APPLY].address, Role.RCV_APPLY | Role.RCV_REVIEW)
         operators.append(Operator(opener.address, Role.RCV_SERVICE))
         plan.append((uscc, ParticipantKind.BANK, operators))
     plan += [(uscc, ParticipantKind.ENTERPRISE, []) for uscc in FIRMS.values()]

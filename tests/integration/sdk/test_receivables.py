@@ -169,11 +169,17 @@ def test_maker_checker_and_other_bank(platform, consortium):
     with pytest.raises(errors.OtherBank):
         desk(platform, bank_b, Role.RCV_ACCEPT).accept(fid)
     desk(platform, bank_a, Role.RCV_ACCEPT).accept(fid)
-    with pytest.raises(errors.MissingRole):
+    # The demo's applicant also holds the review role: maker-checker still refuses.
+    with pytest.raises(errors.MakerCheckerViolation):
         desk(platform, bank_a, Role.RCV_APPLY).review(fid, True)
+    with pytest.raises(errors.MissingRole):
+        desk(platform, bank_a, Role.RCV_ACCEPT).review(fid, True)
+    desk(platform, bank_a, Role.RCV_REVIEW).review(fid, True)
     with pytest.raises(errors.WrongState):
+        desk(platform, bank_a, Role.RCV_ACCEPT).accept(fid)
+    with pytest.raises(errors.InvalidInput):
         desk(platform, bank_a, Role.RCV_DISBURSE).register_disbursement(
-            fid, usd("50.00"), dt.date(2026, 1, 1), dt.date(2026, 2, 1)
+            fid, usd("50.01"), dt.date(2026, 1, 1), dt.date(2026, 2, 1)
         )
 
 
