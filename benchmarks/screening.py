@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
-from decimal import Decimal
 
 from common import Timer, bench_chain, row
 from rich.progress import Progress

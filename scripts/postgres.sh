@@ -6,12 +6,12 @@
 #
 #   export CROSSBORDER_TEST_PG_URL="$(scripts/postgres.sh | tail -n1)"
 #
-# Settings (environment): PG_DIR (cluster directory, default .devnet/pg), PG_PORT (default 55432),
+# Settings (environment): PG_DIR (cluster directory, default /tmp/crossborder-pg-UID: outside
+# .devnet/, which `make clean` removes), PG_PORT (default 55432),
 # PG_DB / PG_USER / PG_PASSWORD (default crossborder).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PG_DIR="${PG_DIR:-$ROOT/.devnet/pg}"
+PG_DIR="${PG_DIR:-${TMPDIR:-/tmp}/crossborder-pg-$(id -u)}"
 PG_PORT="${PG_PORT:-55432}"
 PG_DB="${PG_DB:-crossborder}"
 PG_USER="${PG_USER:-crossborder}"

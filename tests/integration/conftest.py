@@ -89,7 +89,9 @@ NODES = ["anvil"] + (["ganache"] if os.environ.get("CROSSBORDER_SKIP_GANACHE") !
 
 
 @pytest.fixture(scope="module", params=NODES)
-def node(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+def node(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Node]:
     started = Node(request.param, tmp_path_factory.mktemp(request.param))
     yield started
     started.stop()

@@ -75,8 +75,8 @@ def to_csv(report: Report) -> str:
 
 def write_xlsx(report: Report, path: Path) -> None:
     """An Excel workbook with one sheet; amounts are written as exact decimal numbers."""
-    from openpyxl import Workbook  # type: ignore[import-untyped]
-    from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
 
     book = Workbook()
     sheet = book.active

@@ -43,7 +43,7 @@ def test_projections_equal_the_chain_views(world: World, store_kind: str, tmp_pa
     assert len(documents) == len(world.declarations)
     for number, declaration in world.declarations.items():
         fp = world.fp.declaration(number)
-        status, face, held, currency, doc_type, issued, _since = platform.view(
+        _status, face, held, currency, doc_type, issued, _since = platform.view(
             "DocumentLedger", "document", fp
         )
         row = documents["0x" + fp.hex()]

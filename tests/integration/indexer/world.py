@@ -80,6 +80,7 @@ class World:
     left: dict[str, int] = field(default_factory=dict)  # declaration -> minor units left
     financings: dict[int, Financing] = field(default_factory=dict)
     failures: list[tuple[str, int, int]] = field(default_factory=list)  # bank head, reason, units
+    failure_currencies: list[str] = field(default_factory=list)
 
     @property
     def fp(self) -> Fingerprinter:
@@ -179,7 +180,9 @@ def register(world: World, rng: random.Random, count: int) -> list[str]:
     return [d.number for d in declarations]
 
 
-def _apply(world: World, bank: Bank, firm: str, currency: str, cites: list[tuple[str, int]]) -> None:
+def _apply(
+    world: World, bank: Bank, firm: str, currency: str, cites: list[tuple[str, int]]
+) -> None:
     application = FinancingApplication(
         firm=firm,
         citations=tuple(
@@ -190,6 +193,7 @@ def _apply(world: World, bank: Bank, firm: str, currency: str, cites: list[tuple
         fid = bank.desks[Role.RCV_APPLY].apply(application)
     except VerificationFailed as failure:
         world.failures.append((bank.head, int(failure.reason), int(failure.amount or 0)))
+        world.failure_currencies.append(currency)
         return
     for number, units in cites:
         world.left[number] -= units
@@ -328,13 +332,15 @@ def save(world: World) -> tuple[object, ...]:
         dict(world.left),
         {k: replace(f, citations=list(f.citations)) for k, f in world.financings.items()},
         list(world.failures),
+        list(world.failure_currencies),
     )
 
 
 def restore(world: World, saved: tuple[object, ...]) -> None:
-    declarations, left, financings, failures = saved
+    declarations, left, financings, failures, currencies = saved
     world.declarations = dict(declarations)  # type: ignore[call-overload]
     world.left = dict(left)  # type: ignore[call-overload]
     world.financings = dict(financings)  # type: ignore[call-overload]
     world.failures = list(failures)  # type: ignore[call-overload]
+    world.failure_currencies = list(currencies)  # type: ignore[call-overload]
     reconnect(world)
