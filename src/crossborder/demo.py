@@ -7,6 +7,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from .chain.signers import Signer
 from .domain.codes import ParticipantKind, Role, Scenario
@@ -87,6 +88,16 @@ def onboard(platform: Platform, signers: Sequence[Signer]) -> tuple[Signer, dict
         for firm in FIRMS.values():
             ReceivablesDesk(platform, bank.opener).open_service(firm)
     return customs, banks
+
+
+def write_names(path: Path) -> Path:
+    """The demo's off-chain names (``uscc,name``), for ``crossborder report --names``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [("uscc", "name"), (REGULATOR_USCC, "State Administration of Foreign Exchange")]
+    rows += [(CUSTOMS_USCC, "Customs")]
+    rows += [(uscc, name) for name, uscc in {**BANKS, **FIRMS}.items()]
+    path.write_text("".join(f"{uscc},{name}\n" for uscc, name in rows), encoding="utf-8")
+    return path
 
 
 def run_story(

@@ -133,7 +133,7 @@ def demo_cmd() -> None:
 
 
 def _run_demo(settings: Settings) -> None:
-    from ..demo import run_story
+    from ..demo import run_story, write_names
     from ..services.platform import Platform
 
     platform = Platform.connect(settings)
@@ -148,6 +148,11 @@ def _run_demo(settings: Settings) -> None:
         style = "red" if outcome.startswith("refused") else None
         table.add_row(who, did, outcome, style=style)
     console.print(table)
+    names = write_names(settings.devnet_dir / "demo-names.csv")
+    console.print(
+        "statistics: [bold]crossborder index --once[/] then "
+        f"[bold]crossborder report firm-stats --regulator --names {names}[/]"
+    )
 
 
 @cli.command("up")

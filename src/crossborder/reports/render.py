@@ -136,6 +136,7 @@ def write_chart(report: Report, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     kind, x_key, y_key = report.chart
     columns = {c.key: c for c in report.columns}
@@ -164,6 +165,8 @@ def write_chart(report: Report, path: Path) -> None:
         labels = sorted(totals, key=lambda k: totals[k])
         axes.barh([_short(k) for k in labels], [float(totals[k]) for k in labels])
         axes.set_xlabel(y_label)
+        if columns[y_key].kind != "amount":  # counts: no fractional ticks
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title(report.en)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
