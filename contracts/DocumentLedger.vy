@@ -199,9 +199,12 @@ def hold(
     assert self.scenarios[msg.sender], "ledger: caller is not an authorised scenario"
     assert len(fingerprints) == len(amounts), "ledger: fingerprints and amounts differ in length"
     tag: uint256 = convert(owner, uint256) >> _OWNER_SHIFT
-    # Pass 1 reads only, so that a failure needs no undo. Scenarios reject
-    # an application citing one document twice, so the reads are independent.
+    # Pass 1 reads only, so that a failure needs no undo; refusing a document
+    # cited twice keeps the reads independent of the writes of pass 2.
     for i: uint256 in range(len(fingerprints), bound=codes.MAX_CITED):
+        assert amounts[i] != 0, "ledger: amount must be positive"
+        for j: uint256 in range(i, bound=codes.MAX_CITED):
+            assert fingerprints[j] != fingerprints[i], "ledger: document cited twice"
         reason: uint8 = self._verify(self._documents[fingerprints[i]], tag, currency, doc_type, amounts[i])
         if reason != codes.REASON_OK:
             return reason, i

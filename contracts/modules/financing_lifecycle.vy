@@ -320,24 +320,23 @@ def _apply(
     assert staticcall CONSORTIUM.is_service_opened(firm, bank, SCENARIO), "financing: firm has not opened the service with this bank"
     count: uint256 = len(fingerprints)
     assert count != 0, "financing: no documents cited"
-    assert count == len(amounts), "ledger: fingerprints and amounts differ in length"
-    total: uint256 = 0
-    for i: uint256 in range(count, bound=codes.MAX_CITED):
-        assert amounts[i] != 0, "financing: amount must be positive"
-        total += amounts[i]
-        for j: uint256 in range(i, bound=codes.MAX_CITED):
-            assert fingerprints[j] != fingerprints[i], "financing: document cited twice"
-
-    assert total <= _U64, "financing: total amount too large"
     financing_id: uint256 = self.financing_count + 1
     reason: uint8 = 0
     index: uint256 = 0
+    # The ledger refuses malformed citations (lengths, zero amounts, a document
+    # cited twice) by reverting, and returns a failed verification.
     reason, index = extcall LEDGER.hold(financing_id, firm, currency, doc_type, fingerprints, amounts)
     if reason != codes.REASON_OK:
         self.verification_failures[bank][reason] += 1
         self.failures_by_reason[reason] += 1
         log VerificationFailed(bank=bank, firm=firm, fingerprint=fingerprints[index], reason=reason, amount=amounts[index], currency=currency, applicant=msg.sender)
         return 0
+
+    # Held amounts fit a document's face, below 2**64, so twenty of them cannot overflow.
+    total: uint256 = 0
+    for amount: uint256 in amounts:
+        total = unsafe_add(total, amount)
+    assert total <= _U64, "financing: total amount too large"
 
     self.financing_count = financing_id
     self._heads[financing_id] = (

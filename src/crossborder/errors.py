@@ -239,7 +239,8 @@ REVERTS: dict[str, tuple[type[CrossborderError], str]] = {
         "the total amount of one financing must stay below 2**64 minor units",
     ),
     "financing: no documents cited": (InvalidInput, "cite at least one document"),
-    "financing: document cited twice": (InvalidInput, "a document is cited twice"),
+    "ledger: document cited twice": (InvalidInput, "a document is cited twice"),
+    "ledger: amount must be positive": (InvalidInput, "each cited amount must be positive"),
     "financing: amount must be positive": (InvalidInput, "amounts must be positive"),
     "financing: disbursement exceeds the approved amount": (
         InvalidInput,

@@ -97,7 +97,9 @@ def providers(consortium, regulator, accounts, customs_op, platform, bank_a, ban
     ):
         participant = fp(f"provider-{kind.name}")
         consortium.onboard(participant, int(kind), ZERO, sender=regulator)
-        consortium.add_operator(accounts[4 + i], participant, int(Role.DOC_REGISTER), sender=regulator)
+        consortium.add_operator(
+            accounts[4 + i], participant, int(Role.DOC_REGISTER), sender=regulator
+        )
         ops[kind] = accounts[4 + i]
     return ops
 
@@ -136,7 +138,9 @@ def _doc(label: str, owner: bytes = FIRM_A, face: int = 1_000, currency: int = U
 
 def test_register_a_batch_of_100(ledger, customs_op, providers):
     docs = [
-        _doc(f"batch-{i}", (FIRM_A, FIRM_B)[i % 2], 1 + i * 7_919, (USD, CNY, EUR)[i % 3], ISSUED + i)
+        _doc(
+            f"batch-{i}", (FIRM_A, FIRM_B)[i % 2], 1 + i * 7_919, (USD, CNY, EUR)[i % 3], ISSUED + i
+        )
         for i in range(100)
     ]
     tx = ledger.register(EXPORT, docs, sender=customs_op)
@@ -244,7 +248,9 @@ def test_fingerprints_are_unique_across_providers(ledger, customs_op, providers)
 )
 def test_malformed_document_reverts_the_batch(ledger, customs_op, providers, bad, message):
     good = _doc("well-formed")
-    fields = dict(zip(("fingerprint", "owner", "face", "currency", "issued"), _doc("bad"), strict=True))
+    fields = dict(
+        zip(("fingerprint", "owner", "face", "currency", "issued"), _doc("bad"), strict=True)
+    )
     fields.update(bad)
     with reverts(message, InvalidInput):
         ledger.register(EXPORT, [good, tuple(fields.values())], sender=customs_op)
@@ -267,9 +273,7 @@ def test_edge_values_are_accepted(ledger, customs_op, providers):
 ################################################################
 
 
-def test_documents_view_decodes_per_the_layout(
-    ledger, receivables, bank_a, five_hundred, chain
-):
+def test_documents_view_decodes_per_the_layout(ledger, receivables, bank_a, five_hundred, chain):
     held_docs = {five_hundred[3][0]: 10_003, five_hundred[250][0]: 5_000}  # full and partial
     since = {}
     for fingerprint, amount in held_docs.items():
@@ -326,7 +330,15 @@ def test_document_status_and_since(ledger, receivables, customs_op, bank_a, chai
     first = apply(receivables, bank_a, FIRM_A, [doc[0]], [400])
     since = chain.blocks.head.timestamp
     assert since > 0
-    assert ledger.document(doc[0]) == (DocumentStatus.PARTLY_USED, 1_000, 400, USD, EXPORT, ISSUED, since)
+    assert ledger.document(doc[0]) == (
+        DocumentStatus.PARTLY_USED,
+        1_000,
+        400,
+        USD,
+        EXPORT,
+        ISSUED,
+        since,
+    )
 
     chain.mine(timestamp=since + 3_600)
     second = apply(receivables, bank_a, FIRM_A, [doc[0]], [600])
@@ -367,7 +379,9 @@ def test_set_scenario_refused_to_others(ledger, bank_a, outsider, eoa_scenario, 
     assert not ledger.scenarios(eoa_scenario)
 
 
-def test_set_scenario_follows_the_consortium_owner(ledger, consortium, regulator, accounts, eoa_scenario):
+def test_set_scenario_follows_the_consortium_owner(
+    ledger, consortium, regulator, accounts, eoa_scenario
+):
     new_owner = accounts[8]
     consortium.transfer_ownership(new_owner, sender=regulator)
     ledger.set_scenario(eoa_scenario, True, sender=regulator)  # not yet transferred
@@ -409,7 +423,10 @@ def test_hold_release_consume_directly(ledger, customs_op, regulator, eoa_scenar
     ledger.set_scenario(eoa_scenario, True, sender=regulator)
     args = (5, FIRM_A, USD, EXPORT)
 
-    assert ledger.hold.call(*args, [doc[0]], [1_001], sender=eoa_scenario) == (Reason.OVER_FINANCED, 0)
+    assert ledger.hold.call(*args, [doc[0]], [1_001], sender=eoa_scenario) == (
+        Reason.OVER_FINANCED,
+        0,
+    )
     assert ledger.hold.call(*args, [fp("nowhere"), doc[0]], [1, 1], sender=eoa_scenario) == (
         Reason.NOT_FOUND,
         0,
@@ -467,45 +484,28 @@ def test_deauthorised_scenario_can_neither_hold_nor_free(
     assert ledger.document(doc[0])[2] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: DocumentLedger.hold verifies each cited document against the stored word before "
-    "any hold is added, so a fingerprint cited twice in one call passes twice and is held twice: "
-    "held exceeds face (and past 2**64 the held field carries into the currency bits). The "
-    "ledger's guard relies on every scenario rejecting duplicates itself.",
-)
 @pytest.mark.parametrize("face", [1_000, 2**63 + 5])
-def test_guard_holds_even_when_a_scenario_cites_a_document_twice(
+def test_guard_refuses_a_document_cited_twice_in_one_hold(
     ledger, customs_op, regulator, eoa_scenario, providers, face
 ):
     doc = _doc("twice", face=face)
     ledger.register(EXPORT, [doc], sender=customs_op)
     ledger.set_scenario(eoa_scenario, True, sender=regulator)
-    try:
+    with reverts("ledger: document cited twice", InvalidInput):
         ledger.hold(9, FIRM_A, USD, EXPORT, [doc[0], doc[0]], [face, face], sender=eoa_scenario)
-    except ape.exceptions.ContractLogicError:
-        pass  # refusing the call is as good as refusing the second hold
     _, stored_face, held, currency, *_ = ledger.document(doc[0])
-    assert (stored_face, currency) == (face, USD)
-    assert held <= face
+    assert (stored_face, held, currency) == (face, 0, USD)
+    # Each half alone is fine.
+    ledger.hold(9, FIRM_A, USD, EXPORT, [doc[0]], [face], sender=eoa_scenario)
+    assert ledger.document(doc[0])[2] == face
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ODDITY: DocumentLedger.hold accepts an amount of zero and then sets `since` while "
-    "nothing is held, so the view says 'free' yet 'used since'; ReceivablesFinancing rejects "
-    "zero amounts, so only another scenario could trigger it.",
-)
-def test_zero_hold_does_not_mark_the_document_used(
-    ledger, customs_op, regulator, eoa_scenario, providers
-):
+def test_guard_refuses_a_zero_hold(ledger, customs_op, regulator, eoa_scenario, providers):
     doc = _doc("zero-hold")
     ledger.register(EXPORT, [doc], sender=customs_op)
     ledger.set_scenario(eoa_scenario, True, sender=regulator)
-    try:
+    with reverts("ledger: amount must be positive", InvalidInput):
         ledger.hold(9, FIRM_A, USD, EXPORT, [doc[0]], [0], sender=eoa_scenario)
-    except ape.exceptions.ContractLogicError:
-        pass
     status, _, held, *_, since = ledger.document(doc[0])
     assert (status, held, since) == (DocumentStatus.FREE, 0, 0)
 
