@@ -147,7 +147,7 @@ def onboard(participant: bytes32, kind: uint8, parent: bytes32):
 def set_active(participant: bytes32, active: bool):
     """
     @notice Activates or deactivates a participant; a deactivated
-            participant's accounts can do nothing.
+            participant's accounts, and its branches' accounts, can do nothing.
     """
     ownable._check_owner()
     word: uint256 = self._participants[participant]
@@ -260,6 +260,10 @@ def _authorize(account: address, role: uint256) -> (bytes32, uint8):
     assert participant != empty(bytes32), "consortium: account is not an operator"
     word: uint256 = self._participants[participant]
     assert word & _ACTIVE != 0, "consortium: participant is deactivated"
+    # Deactivating a legal-person institution stops its branches (网点) too.
+    parent: bytes32 = self.parent_of[participant]
+    if parent != empty(bytes32):
+        assert self._participants[parent] & _ACTIVE != 0, "consortium: participant is deactivated"
     assert role != 0 and self.roles_of[account] & role == role, "consortium: account lacks the role"
     return participant, convert(word & 255, uint8)
 

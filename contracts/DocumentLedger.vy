@@ -159,6 +159,7 @@ def register(doc_type: uint8, documents: DynArray[DocumentInput, MAX_REGISTER]):
     kind: uint8 = 0
     registrar, kind = staticcall CONSORTIUM.authorize(msg.sender, codes.ROLE_DOC_REGISTER)
     assert self._may_register(kind, doc_type), "ledger: this participant may not register this document type"
+    assert len(documents) != 0, "ledger: empty batch"
     fixed: uint256 = convert(doc_type, uint256) << _TYPE_SHIFT
     for d: DocumentInput in documents:
         assert d.face != 0, "ledger: face amount must be positive"

@@ -198,6 +198,7 @@ REVERTS: dict[str, tuple[type[CrossborderError], str]] = {
         AccessDenied,
         "this institution may not register documents of this type",
     ),
+    "ledger: empty batch": (InvalidInput, "a registration batch needs at least one document"),
     "ledger: face amount must be positive": (InvalidInput, "a document's amount must be positive"),
     "ledger: invalid currency code": (InvalidInput, "invalid ISO 4217 currency code"),
     "ledger: empty fingerprint": (InvalidInput, "a document or owner fingerprint is empty"),

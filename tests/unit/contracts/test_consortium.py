@@ -97,6 +97,22 @@ def test_branch_points_to_its_institution(consortium, regulator, kind):
     assert only_event(tx, consortium.ParticipantOnboarded)["parent"] == head
 
 
+def test_deactivating_the_institution_stops_its_branches(consortium, regulator, accounts):
+    head, branch = fp("head-office"), fp("branch-office")
+    _onboard(consortium, regulator, head, ParticipantKind.BANK)
+    _onboard(consortium, regulator, branch, ParticipantKind.BANK, head)
+    teller = accounts[29]
+    consortium.add_operator(teller, branch, int(Role.RCV_APPLY), sender=regulator)
+    assert consortium.authorize(teller, int(Role.RCV_APPLY))[0] == branch
+
+    consortium.set_active(head, False, sender=regulator)
+    with reverts("consortium: participant is deactivated", ParticipantDeactivated):
+        consortium.authorize(teller, int(Role.RCV_APPLY))
+
+    consortium.set_active(head, True, sender=regulator)
+    assert consortium.authorize(teller, int(Role.RCV_APPLY))[0] == branch
+
+
 def test_branch_of_wrong_kind_or_unknown_parent_reverts(consortium, regulator):
     head = fp("head")
     _onboard(consortium, regulator, head, ParticipantKind.BANK)

@@ -172,10 +172,11 @@ def test_register_more_than_the_limit_reverts(ledger, customs_op, providers):
     assert ledger.documents([docs[0][0], docs[-1][0]]) == [0, 0]
 
 
-def test_register_an_empty_batch_changes_nothing(ledger, customs_op, providers):
-    tx = ledger.register(EXPORT, [], sender=customs_op)
-    assert only_event(tx, ledger.DocumentsRegistered)["count"] == 0
-    assert events(tx, ledger.DocumentRegistered) == []
+def test_register_an_empty_batch_reverts(ledger, customs_op, providers):
+    with reverts("ledger: empty batch", InvalidInput):
+        ledger.register(EXPORT, [], sender=customs_op)
+    tx = ledger.register(EXPORT, [_doc("one-of-one")], sender=customs_op)
+    assert only_event(tx, ledger.DocumentsRegistered)["count"] == 1
 
 
 @pytest.mark.parametrize("doc_type", [0, *DocumentType, max(DocumentType) + 1])
