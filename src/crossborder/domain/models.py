@@ -14,6 +14,7 @@ from .money import Currency, Money
 
 EPOCH = dt.date(1970, 1, 1)
 MAX_DAY = 0xFFFF  # the ledger keeps issue days in 16 bits (until 2149)
+MAX_MINOR_UNITS = 1 << 63
 
 
 def to_day(value: dt.date) -> int:
@@ -48,7 +49,8 @@ class Declaration(BaseModel):
     def _positive(self) -> Declaration:
         if self.amount.amount <= 0:
             raise InvalidInput(f"declaration {self.number}: the amount must be positive")
-        if self.amount.to_minor() >= 1 << 64:
+        # The ledger holds 64 bits; SQL stores (SQLite, BIGINT) hold 63: the SDK keeps to both.
+        if self.amount.to_minor() >= MAX_MINOR_UNITS:
             raise InvalidInput(f"declaration {self.number}: the amount is too large")
         to_day(self.export_date)
         return self

@@ -226,3 +226,26 @@ def test_sum_in_minor_units_is_exact(a: Money, b: Money) -> None:
     if a.currency != b.currency:
         b = Money(amount=b.amount.quantize(Decimal(1)), currency=a.currency)
     assert (a + b).to_minor() == a.to_minor() + b.to_minor()
+
+
+def test_declaration_amount_must_fit_the_stores():
+    import datetime as dt
+
+    import pytest
+
+    from crossborder.domain.identifiers import make_uscc
+    from crossborder.domain.models import MAX_MINOR_UNITS, Declaration
+
+    def declaration(units: int) -> Declaration:
+        return Declaration(
+            number="531020260000000001",
+            export_date=dt.date(2026, 1, 1),
+            exporter=make_uscc("91350200MA2Y00001"),
+            amount=Money.from_minor(units, "USD"),
+        )
+
+    assert declaration(MAX_MINOR_UNITS - 1).amount.to_minor() == MAX_MINOR_UNITS - 1
+    with pytest.raises(ValueError, match="too large"):
+        declaration(MAX_MINOR_UNITS)
+    with pytest.raises(ValueError, match="positive"):
+        declaration(0)
