@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from crossborder.chain.abi import load_manifest
 from crossborder.chain.deploy import deploy
-from crossborder.chain.devnet import Devnet
+from crossborder.chain.devnet import Devnet, free_port
 from crossborder.chain.rpc import RpcClient
 from crossborder.chain.signers import LocalSigner, dev_signers
 from crossborder.demo import BankDesks, onboard
@@ -30,12 +29,6 @@ class Bench:
     signers: list[LocalSigner]
     customs: LocalSigner
     banks: dict[str, BankDesks]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

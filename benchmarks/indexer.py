@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from crossborder.chain.abi import load_manifest  # noqa: E402
 from crossborder.chain.deploy import deploy  # noqa: E402
-from crossborder.chain.devnet import Devnet  # noqa: E402
+from crossborder.chain.devnet import Devnet, free_port  # noqa: E402
 from crossborder.chain.rpc import RpcClient  # noqa: E402
 from crossborder.chain.signers import dev_signers  # noqa: E402
 from crossborder.domain.codes import ParticipantKind, Role, Scenario  # noqa: E402
@@ -49,14 +49,6 @@ from crossborder.services.receivables import ReceivablesDesk  # noqa: E402
 
 KEY = b"benchmark-consortium-key-not-for-production"
 CITED = 10
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def generate(platform: Platform, documents: int, applications: int) -> None:

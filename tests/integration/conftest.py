@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,8 +13,9 @@ import pytest
 
 from crossborder.chain.abi import load_manifest
 from crossborder.chain.deploy import deploy
+from crossborder.chain.devnet import free_port
 from crossborder.chain.rpc import RpcClient
-from crossborder.chain.signers import LocalSigner, dev_signers
+from crossborder.chain.signers import DEV_MNEMONIC, LocalSigner, dev_signers
 from crossborder.domain.fingerprint import Fingerprinter
 from crossborder.services.platform import Platform
 from crossborder.settings import DEVNET_CONSORTIUM_KEY
@@ -23,14 +23,8 @@ from crossborder.settings import DEVNET_CONSORTIUM_KEY
 REPO = Path(__file__).resolve().parents[2]
 ANVIL = REPO / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 GANACHE = REPO / "node_modules/.bin/ganache"
-MNEMONIC = "test test test test test test test test test test test junk"
+MNEMONIC = DEV_MNEMONIC
 ACCOUNTS = 30
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Node:

@@ -25,6 +25,13 @@ START_TIMEOUT = 30.0  # seconds; loading a large state file takes a while
 STOP_TIMEOUT = 30.0  # seconds; dumping the state on exit too
 
 
+def free_port() -> int:
+    """A TCP port on loopback that the OS says is free now (for test and benchmark nodes)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class DevnetError(CrossborderError):
     """The devnet could not be started."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import stat
 import threading
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
 from crossborder.chain.abi import ContractAbi, contract_abi, load_manifest
-from crossborder.chain.devnet import Devnet, DevnetError
+from crossborder.chain.devnet import Devnet, DevnetError, free_port
 from crossborder.chain.rpc import RpcClient, RpcError, revert_reason
 from crossborder.chain.sender import IdempotencyStore, TransactionSender, TxRequest
 from crossborder.chain.signers import (
@@ -32,13 +31,6 @@ from crossborder.errors import ChainUnavailable, InvalidInput, NotRegulator, Tra
 CHAIN_ID = 31337
 OWNER_REVERT = "ownable: caller is not the owner"
 KIND_BANK = 2
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def start_devnet(directory: Path, block_time: float | None) -> Devnet:

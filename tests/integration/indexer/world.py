@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import socket
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 from crossborder.chain.abi import ContractAbi, load_manifest
 from crossborder.chain.deploy import deploy
 from crossborder.chain.deployment import Deployment
-from crossborder.chain.devnet import Devnet
+from crossborder.chain.devnet import Devnet, free_port
 from crossborder.chain.rpc import RpcClient
 from crossborder.chain.signers import Signer, dev_signers
 from crossborder.domain.codes import FinancingState, ParticipantKind, Role
@@ -34,13 +33,6 @@ from crossborder.services.receivables import ReceivablesDesk
 CHAIN_ID = 31337
 KEY = b"test-consortium-key-not-for-production"
 STAGES = (Role.RCV_APPLY, Role.RCV_ACCEPT, Role.RCV_REVIEW, Role.RCV_DISBURSE, Role.RCV_REPAY)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
