@@ -1,0 +1,96 @@
+"""The ``crossborder`` command as an operator runs it: real processes against a real Anvil."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from crossborder.chain.devnet import free_port
+
+pytestmark = pytest.mark.integration
+
+CLI = [sys.executable, "-c", "from crossborder.cli.main import cli; cli()"]
+
+
+def run(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [*CLI, *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"crossborder {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    port = free_port()
+    return {
+        **os.environ,
+        "CROSSBORDER_RPC_URL": f"http://127.0.0.1:{port}",
+        "CROSSBORDER_DEVNET_PORT": str(port),
+        "CROSSBORDER_DEVNET_DIR": str(tmp_path / "devnet"),
+        "CROSSBORDER_DEVNET_BLOCK_TIME": "0.2",
+        "COLUMNS": "200",
+    }
+
+
+def test_devnet_deploy_demo_query_index_report(env):
+    run(env, "devnet", "start")
+    try:
+        deployed = run(env, "deploy")
+        assert "ReceivablesFinancing" in deployed.stdout
+        story = run(env, "demo").stdout
+        assert "重复融资" in story and "超额融资" in story and "maker-checker" in story
+
+        unknown = run(env, "query", "531020260000000999").stdout
+        assert "unknown" in unknown
+        bad = run(env, "query", "12345", check=False)
+        assert bad.returncode == 1
+        assert "18 digits" in bad.stdout and "Traceback" not in bad.stdout + bad.stderr
+
+        indexed = run(env, "index", "--once", "--no-progress")
+        assert "checkpoint" in indexed.stdout + indexed.stderr
+        names = str(Path(env["CROSSBORDER_DEVNET_DIR"]) / "demo-names.csv")
+        report = run(
+            env, "report", "interceptions", "--regulator", "--format", "json", "--names", names
+        )
+        rows = json.loads(report.stdout)["rows"]
+        assert sorted(r["reason"] for r in rows) == [
+            "超额融资 over-financing",
+            "重复融资 duplicate",
+        ]
+        assert all(r["bank"].startswith("Bank B") for r in rows)
+    finally:
+        run(env, "devnet", "stop")
+
+
+def test_up_runs_the_story_stops_on_ctrl_c_and_resumes_from_saved_state(env):
+    state = Path(env["CROSSBORDER_DEVNET_DIR"]) / "anvil-state.json"
+    for attempt in range(2):
+        process = subprocess.Popen(
+            [*CLI, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        lines: list[str] = []
+        assert process.stdout is not None
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "platform up" in line:
+                break
+        output = "".join(lines)
+        assert "platform up" in output, output
+        assert "重复融资" in output
+        assert ("Deployed on chain" in output) == (attempt == 0)  # resumed: no redeploy
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        assert state.exists()
