@@ -20,7 +20,7 @@ from ..chain.deployment import Deployment
 from ..chain.devnet import Devnet
 from ..chain.rpc import RpcClient
 from ..chain.signers import LocalSigner, Signer, dev_signers
-from ..errors import CrossborderError, NotDeployed
+from ..errors import CrossborderError, InvalidInput, NotDeployed
 from ..settings import Settings, get_settings
 
 console = Console()
@@ -85,6 +85,44 @@ def devnet_stop() -> None:
     """Stops Anvil; it writes its state first."""
     _devnet(get_settings()).stop()
     console.print("devnet stopped")
+
+
+@cli.group()
+def keystore() -> None:
+    """Operator keys as encrypted keystore files (eth-account); never plaintext."""
+
+
+@keystore.command("new")
+@click.argument("path", type=click.Path(path_type=Path))
+@friendly
+def keystore_new(path: Path) -> None:
+    """Creates a new key in an encrypted keystore at PATH and prints its address.
+
+    The passphrase comes from CROSSBORDER_KEYSTORE_PASSPHRASE, else a prompt (asked twice).
+    """
+    import os
+
+    from eth_account import Account
+
+    from ..chain.signers import write_keystore
+
+    passphrase = os.environ.get("CROSSBORDER_KEYSTORE_PASSPHRASE") or click.prompt(
+        "passphrase", hide_input=True, confirmation_prompt=True
+    )
+    if len(passphrase) < 8:
+        raise InvalidInput("the passphrase must have at least 8 characters")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    account = Account.create()
+    write_keystore(account, path, passphrase)
+    console.print(f"{account.address} → {path}")
+
+
+@keystore.command("address")
+@click.argument("path", type=click.Path(path_type=Path))
+@friendly
+def keystore_address(path: Path) -> None:
+    """Unlocks the keystore at PATH and prints its address (checks the passphrase)."""
+    console.print(LocalSigner.from_keystore(path).address)
 
 
 @cli.command("deploy")

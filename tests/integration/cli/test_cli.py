@@ -94,3 +94,25 @@ def test_up_runs_the_story_stops_on_ctrl_c_and_resumes_from_saved_state(env):
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
         assert state.exists()
+
+
+def test_keystore_new_and_unlock(env, tmp_path):
+    path = tmp_path / "keys" / "bank-a-applicant.json"
+    env = {**env, "CROSSBORDER_KEYSTORE_PASSPHRASE": "correct horse battery"}
+    created = run(env, "keystore", "new", str(path)).stdout
+    address = created.split()[0]
+    assert address.startswith("0x") and path.exists()
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert address[2:].lower() in path.read_text().lower()  # the address, never the key
+    assert run(env, "keystore", "address", str(path)).stdout.strip() == address
+
+    wrong = run(
+        {**env, "CROSSBORDER_KEYSTORE_PASSPHRASE": "wrong"},
+        "keystore",
+        "address",
+        str(path),
+        check=False,
+    )
+    assert wrong.returncode == 1 and "Traceback" not in wrong.stdout + wrong.stderr
+    again = run(env, "keystore", "new", str(path), check=False)
+    assert again.returncode == 1 and "not overwriting" in again.stdout
