@@ -86,7 +86,13 @@ class ReceivablesDesk:
         if not applications:
             return []
         sender = self.platform.sender
-        hashes = sender.send_many([self.apply_request(a) for a in applications])
+        requests = [self.apply_request(a) for a in applications]
+        # Access is refused per operator and per firm (role, service opened), never per
+        # document: one estimate per firm checks every request before anything is signed.
+        first_per_firm = {a.firm: r for a, r in zip(applications, requests, strict=True)}
+        for request in first_per_firm.values():
+            sender.estimate(request)
+        hashes = sender.send_many(requests)
         mined = sender.wait_mined(hashes)
         outcomes: dict[str, int | VerificationFailed] = {}
         abi = self.platform.abis[self.contract]

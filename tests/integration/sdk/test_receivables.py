@@ -197,3 +197,19 @@ def test_bad_input_rejected_before_anything_is_signed(platform, consortium):
     d = declare(platform, customs)
     with pytest.raises(errors.Conflict):
         DocumentRegistry(platform, customs).register_declarations([d])
+
+
+def test_apply_many_refuses_before_signing_when_access_is_missing(platform, consortium):
+    customs, bank_a, _ = consortium
+    d = declare(platform, customs, amount="100.00")
+    acceptor = desk(platform, bank_a, Role.RCV_ACCEPT)
+    address = acceptor.signer.address
+    nonce = platform.rpc.request("eth_getTransactionCount", [address, "pending"])
+    with pytest.raises(errors.MissingRole):
+        acceptor.apply_many([application(FIRM_1, (d, "10.00"))])
+    assert platform.rpc.request("eth_getTransactionCount", [address, "pending"]) == nonce
+    outcomes = desk(platform, bank_a, Role.RCV_APPLY).apply_many(
+        [application(FIRM_1, (d, "60.00")), application(FIRM_1, (d, "60.00"))]
+    )
+    assert isinstance(outcomes[0], int)
+    assert isinstance(outcomes[1], errors.OverFinancing)
