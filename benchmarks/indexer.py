@@ -33,44 +33,28 @@ from crossborder.chain.deploy import deploy  # noqa: E402
 from crossborder.chain.devnet import Devnet, free_port  # noqa: E402
 from crossborder.chain.rpc import RpcClient  # noqa: E402
 from crossborder.chain.signers import dev_signers  # noqa: E402
-from crossborder.domain.codes import ParticipantKind, Role, Scenario  # noqa: E402
+from crossborder.demo import FIRMS, onboard  # noqa: E402
+from crossborder.domain.codes import Role, Scenario  # noqa: E402
 from crossborder.domain.fingerprint import Fingerprinter  # noqa: E402
-from crossborder.domain.identifiers import make_uscc  # noqa: E402
 from crossborder.domain.models import Citation, Declaration, FinancingApplication  # noqa: E402
 from crossborder.domain.money import Money  # noqa: E402
 from crossborder.indexer import Indexer, IndexerConfig, Store, scenario_codes  # noqa: E402
 from crossborder.indexer.events import Event  # noqa: E402
 from crossborder.indexer.store import BlockInfo  # noqa: E402
 from crossborder.reports import REPORTS, Filters, Scope  # noqa: E402
-from crossborder.services.consortium import ConsortiumAdmin, Operator  # noqa: E402
 from crossborder.services.documents import DocumentRegistry  # noqa: E402
 from crossborder.services.platform import Platform  # noqa: E402
 from crossborder.services.receivables import ReceivablesDesk  # noqa: E402
 
 KEY = b"benchmark-consortium-key-not-for-production"
 CITED = 10
+ACCOUNTS = 20
 
 
 def generate(platform: Platform, documents: int, applications: int) -> None:
-    signers = dev_signers(31337, 10)
-    admin = ConsortiumAdmin(platform, signers[0])
-    admin.onboard(
-        make_uscc("11100000000012345"),
-        ParticipantKind.CUSTOMS,
-        operators=[Operator(signers[1].address, Role.DOC_REGISTER)],
-    )
-    firms = [make_uscc(f"91350200MA2Y0000{i}") for i in range(1, 5)]
-    for firm in firms:
-        admin.onboard(firm, ParticipantKind.ENTERPRISE)
-    bank_ops = {Role.RCV_APPLY: signers[2], Role.RCV_ACCEPT: signers[3]}
-    admin.onboard(
-        make_uscc("91350200260130000"),
-        ParticipantKind.BANK,
-        operators=[Operator(s.address, r) for r, s in bank_ops.items()]
-        + [Operator(signers[4].address, Role.RCV_SERVICE)],
-    )
-    for firm in firms:
-        ReceivablesDesk(platform, signers[4]).open_service(firm)
+    customs, banks = onboard(platform, dev_signers(31337, ACCOUNTS))
+    firms = list(FIRMS.values())
+    bank_ops = banks["Bank A"].signers
     rng = random.Random(1)
     declarations = [
         Declaration(
@@ -82,7 +66,7 @@ def generate(platform: Platform, documents: int, applications: int) -> None:
         for i in range(documents)
     ]
     started = time.perf_counter()
-    registry = DocumentRegistry(platform, signers[1])
+    registry = DocumentRegistry(platform, customs)
     # Applications first, while the chain state is small: Anvil slows down per block as it grows.
     first = max(applications * CITED, 20_000)
     registry.register_declarations(declarations[:first], batch_size=500)
@@ -306,7 +290,7 @@ def main() -> None:
     pg_url = os.environ.get("CROSSBORDER_TEST_PG_URL")
     with tempfile.TemporaryDirectory(prefix="bench-indexer-") as tmp:
         directory = Path(tmp)
-        devnet = Devnet(directory / "anvil", port=free_port(), block_time=None)
+        devnet = Devnet(directory / "anvil", port=free_port(), block_time=None, accounts=ACCOUNTS)
         devnet.start()
         try:
             rpc = RpcClient(devnet.url, timeout=600)

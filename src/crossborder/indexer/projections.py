@@ -12,6 +12,7 @@ creates them are inserted without a look-up, the others are read once, changed, 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -49,7 +50,7 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-class EntityProjection:
+class EntityProjection(ABC):
     """One row per entity key, folded from the entity's events.
 
     Subclasses set ``table``, ``key_columns`` and ``creators`` (events that start an entity; an
@@ -62,12 +63,13 @@ class EntityProjection:
     creators: frozenset[str]
     upsert = False
 
+    @abstractmethod
     def key(self, event: Event) -> Key:
-        raise NotImplementedError
+        """The entity an event belongs to."""
 
+    @abstractmethod
     def apply(self, row: Row | None, event: Event) -> Row:
         """The entity's row after ``event`` (``row`` is None when the entity is new)."""
-        raise NotImplementedError
 
     # -- folding ---------------------------------------------------------------------------------
 
@@ -169,14 +171,15 @@ class EntityProjection:
         self.fold(conn, history, fresh=True)
 
 
-class FactProjection:
+class FactProjection(ABC):
     """One appended row per event, keyed by the event's (block number, log index)."""
 
     table: Table
     events: frozenset[str]
 
+    @abstractmethod
     def rows(self, event: Event) -> Iterable[Row]:
-        raise NotImplementedError
+        """The rows one event appends."""
 
     def fold(self, conn: Connection, events: Sequence[Event], *, fresh: bool = False) -> int:
         rows = [row for e in events if e.name in self.events for row in self.rows(e)]
