@@ -45,7 +45,7 @@ class IndexerConfig:
     """
 
     confirmations: int = 0
-    initial_range: int = 2_000
+    initial_range: int = 100
     max_range: int = 100_000
     target_events: int = 20_000
     poll_interval: float = 1.0
