@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -188,24 +189,27 @@ def _run_demo(settings: Settings) -> None:
     console.print(table)
     names = write_names(settings.devnet_dir / "demo-names.csv")
     console.print(
-        "statistics: [bold]crossborder index --once[/] then "
-        f"[bold]crossborder report firm-stats --regulator --names {names}[/]"
+        f"statistics: [bold]crossborder report firm-stats --regulator --names {names}[/]"
+        " (under `make up` the indexer follows the chain; else run `crossborder index` first)"
     )
 
 
 @cli.command("up")
 @friendly
 def up_cmd() -> None:
-    """Starts the devnet, deploys, runs the demo, and stays up until Ctrl-C."""
+    """Starts the devnet, deploys, runs the demo, follows it with the indexer until Ctrl-C."""
     settings = get_settings()
     net = _devnet(settings)
     started = False
     if not net.is_running():
         net.start(detach=False)
         started = True
+    stop = threading.Event()
+    indexer: threading.Thread | None = None
     try:
         _ensure_deployed(settings)
         _run_demo(settings)
+        indexer = _follow_in_background(settings, stop)
         console.print(f"[green]platform up[/] at {net.url} — Ctrl-C to stop")
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         while True:
@@ -213,9 +217,38 @@ def up_cmd() -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        stop.set()
+        if indexer is not None:
+            indexer.join(timeout=30)
         if started:
             net.stop()
             console.print("devnet stopped (state saved)")
+
+
+def _follow_in_background(settings: Settings, stop: threading.Event) -> threading.Thread:
+    """The indexer, following the devnet into the default store, so reports are current."""
+    from ..indexer import Indexer, IndexerConfig, Store, scenario_codes
+    from ..indexer.store import default_db_url
+
+    rpc = RpcClient(settings.rpc_url)
+    deployment = Deployment.load(settings.deployment_path, rpc.chain_id())
+    abis = load_manifest(settings.build_file)
+    url = settings.db_url or default_db_url(settings.devnet_dir)
+    store = Store(url, scenario_codes(rpc, deployment, abis))
+    config = IndexerConfig(confirmations=settings.confirmations)
+    indexer = Indexer(rpc, deployment, abis, store, config)
+
+    def follow() -> None:
+        try:
+            indexer.run(follow=True, stop=stop)
+        finally:
+            store.close()
+            rpc.close()
+
+    thread = threading.Thread(target=follow, name="indexer", daemon=True)
+    thread.start()
+    console.print(f"indexer following into {url}")
+    return thread
 
 
 @cli.command("query")

@@ -91,6 +91,17 @@ def test_up_runs_the_story_stops_on_ctrl_c_and_resumes_from_saved_state(env):
         assert "platform up" in output, output
         assert "重复融资" in output
         assert ("Deployed on chain" in output) == (attempt == 0)  # resumed: no redeploy
+        # The indexer follows the chain while the platform is up: reports are current.
+        rows: list[dict[str, str]] = []
+        deadline = time.monotonic() + 60
+        while len(rows) < 2 * (attempt + 1) and time.monotonic() < deadline:
+            time.sleep(1)
+            done = run(
+                env, "report", "interceptions", "--regulator", "--format", "json", check=False
+            )
+            if done.returncode == 0:
+                rows = json.loads(done.stdout)["rows"]
+        assert len(rows) == 2 * (attempt + 1), "each story leaves two interceptions"
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
         assert state.exists()
