@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from .chain.signers import Signer
-from .domain.codes import ParticipantKind, Role, Scenario
+from .domain.codes import ParticipantKind, Role
 from .domain.identifiers import make_uscc
 from .domain.models import Citation, Declaration, FinancingApplication
 from .domain.money import Money
@@ -23,20 +23,17 @@ from .services.receivables import ReceivablesDesk
 BANK_STAGES = (Role.RCV_APPLY, Role.RCV_ACCEPT, Role.RCV_REVIEW, Role.RCV_DISBURSE, Role.RCV_REPAY)
 
 
-def _uscc(seed: str) -> str:
-    return make_uscc(seed)
-
-
-REGULATOR_USCC = _uscc("11100000000013127")  # 国家外汇管理局 (stand-in)
-CUSTOMS_USCC = _uscc("11100000000012345")  # 海关总署 (stand-in)
+# Stand-in codes (made-up bodies with valid check characters), never real institutions.
+REGULATOR_USCC = make_uscc("11100000000013127")  # 国家外汇管理局
+CUSTOMS_USCC = make_uscc("11100000000012345")  # 海关总署
 BANKS = {
-    "Bank A": _uscc("91350200260130000"),
-    "Bank B": _uscc("91110000100000001"),
+    "Bank A": make_uscc("91350200260130000"),
+    "Bank B": make_uscc("91110000100000001"),
 }
 FIRMS = {
-    "Xiamen Seaside Trading Co.": _uscc("91350200MA2Y00001"),
-    "Chongqing Rail Export Ltd.": _uscc("91500000MA5U00002"),
-    "Qingdao Harbour Foods Co.": _uscc("91370200MA3C00003"),
+    "Xiamen Seaside Trading Co.": make_uscc("91350200MA2Y00001"),
+    "Chongqing Rail Export Ltd.": make_uscc("91500000MA5U00002"),
+    "Qingdao Harbour Foods Co.": make_uscc("91370200MA3C00003"),
 }
 
 
@@ -192,6 +189,3 @@ def run_story(
     failures = platform.view("ReceivablesFinancing", "failures_by_reason", 5)[0]
     story.say("Regulator 统计", "duplicate-financing refusals recorded on chain", str(failures))
     return story
-
-
-__all__ = ["Scenario", "run_story"]
