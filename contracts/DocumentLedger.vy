@@ -108,7 +108,10 @@ _PUBLIC_MASK: constant(uint256) = (1 << _OWNER_SHIFT) - 1
 
 CONSORTIUM: public(immutable(IConsortium))
 
+# A scenario the regulator stops is retired, not forgotten: its live financings may still
+# release or consume their holds (reject, withdraw, close), but it takes no new ones.
 scenarios: public(HashMap[address, bool])
+ever_authorised: public(HashMap[address, bool])
 _documents: HashMap[bytes32, uint256]
 
 
@@ -134,10 +137,13 @@ def __init__(consortium: IConsortium):
 def set_scenario(scenario: address, enabled: bool):
     """
     @notice The regulator authorises (or stops) a scenario contract to
-            hold, release and consume document amounts.
+            hold document amounts. A stopped scenario may still release and
+            consume the holds it took, so its live financings can wind down.
     """
     assert msg.sender == staticcall CONSORTIUM.owner(), "ledger: caller is not the regulator"
     self.scenarios[scenario] = enabled
+    if enabled:
+        self.ever_authorised[scenario] = True
     log ScenarioAuthorised(scenario=scenario, enabled=enabled, by=msg.sender)
 
 
@@ -225,7 +231,7 @@ def release(financing_id: uint256, fingerprints: DynArray[bytes32, codes.MAX_CIT
     """
     @notice Frees held amounts (the financing was rejected or withdrawn).
     """
-    assert self.scenarios[msg.sender], "ledger: caller is not an authorised scenario"
+    assert self.ever_authorised[msg.sender], "ledger: caller was never an authorised scenario"
     assert len(fingerprints) == len(amounts), "ledger: fingerprints and amounts differ in length"
     for i: uint256 in range(len(fingerprints), bound=codes.MAX_CITED):
         fingerprint: bytes32 = fingerprints[i]
@@ -248,7 +254,7 @@ def consume(financing_id: uint256, fingerprints: DynArray[bytes32, codes.MAX_CIT
     @dev The held total already counts the amounts; only the event changes
          what the holds mean to the indexer.
     """
-    assert self.scenarios[msg.sender], "ledger: caller is not an authorised scenario"
+    assert self.ever_authorised[msg.sender], "ledger: caller was never an authorised scenario"
     assert len(fingerprints) == len(amounts), "ledger: fingerprints and amounts differ in length"
     for i: uint256 in range(len(fingerprints), bound=codes.MAX_CITED):
         held: uint256 = (self._documents[fingerprints[i]] >> _HELD_SHIFT) & _U64

@@ -210,6 +210,10 @@ REVERTS: dict[str, tuple[type[CrossborderError], str]] = {
         ScenarioNotAuthorised,
         "the scenario contract is not authorised by the regulator",
     ),
+    "ledger: caller was never an authorised scenario": (
+        ScenarioNotAuthorised,
+        "the contract was never authorised by the regulator as a scenario",
+    ),
     "ledger: fingerprints and amounts differ in length": (
         InvalidInput,
         "each cited document needs exactly one amount",

@@ -407,15 +407,23 @@ def test_only_authorised_scenarios_touch_amounts(
 ):
     doc = _doc("guarded")
     ledger.register(EXPORT, [doc], sender=customs_op)
+    never = (
+        "ledger: caller is not an authorised scenario"
+        if function == "hold"
+        else "ledger: caller was never an authorised scenario"
+    )
     for caller in (regulator, bank_a.applicant, eoa_scenario):
-        with reverts("ledger: caller is not an authorised scenario", ScenarioNotAuthorised):
+        with reverts(never, ScenarioNotAuthorised):
             _guard_calls(ledger, doc[0], caller)[function]()
     ledger.set_scenario(eoa_scenario, True, sender=regulator)
     tx = _guard_calls(ledger, doc[0], eoa_scenario)[function]()
     assert tx.status == 1
     ledger.set_scenario(eoa_scenario, False, sender=regulator)
-    with reverts("ledger: caller is not an authorised scenario", ScenarioNotAuthorised):
-        _guard_calls(ledger, doc[0], eoa_scenario)[function]()
+    if function == "hold":  # stopped: no new holds
+        with reverts("ledger: caller is not an authorised scenario", ScenarioNotAuthorised):
+            _guard_calls(ledger, doc[0], eoa_scenario)[function]()
+    else:  # but what it holds may still be released or consumed
+        assert _guard_calls(ledger, doc[0], eoa_scenario)[function]().status == 1
 
 
 def test_hold_release_consume_directly(ledger, customs_op, regulator, eoa_scenario, providers):
@@ -467,22 +475,35 @@ def test_hold_release_consume_directly(ledger, customs_op, regulator, eoa_scenar
         ledger.hold(*args, [doc[0]], [], sender=eoa_scenario)
 
 
-def test_deauthorised_scenario_can_neither_hold_nor_free(
+def test_stopped_scenario_takes_no_new_holds_but_winds_down_its_live_ones(
     ledger, receivables, customs_op, regulator, bank_a, providers
 ):
-    """Stopping a scenario freezes its live holds: they cannot be released until re-enabled."""
-    doc = _doc("frozen")
-    ledger.register(EXPORT, [doc], sender=customs_op)
-    financing = apply(receivables, bank_a, FIRM_A, [doc[0]], [100])
-    ledger.set_scenario(receivables, False, sender=regulator)
+    doc, other = _doc("retired"), _doc("retired-2")
+    ledger.register(EXPORT, [doc, other], sender=customs_op)
+    withdrawn = apply(receivables, bank_a, FIRM_A, [doc[0]], [100])
+    closing = apply(receivables, bank_a, FIRM_A, [other[0]], [100])
+    advance(receivables, bank_a, closing, FinancingState.DISBURSED)
+    tx = ledger.set_scenario(receivables, False, sender=regulator)
+    assert only_event(tx, ledger.ScenarioAuthorised)["enabled"] is False
+    assert not ledger.scenarios(receivables) and ledger.ever_authorised(receivables)
+
     with reverts("ledger: caller is not an authorised scenario", ScenarioNotAuthorised):
-        receivables.apply(FIRM_A, USD, [doc[0]], [100], sender=bank_a.applicant)
-    with reverts("ledger: caller is not an authorised scenario", ScenarioNotAuthorised):
-        receivables.withdraw(financing, sender=bank_a.applicant)
-    assert ledger.document(doc[0])[2] == 100
-    ledger.set_scenario(receivables, True, sender=regulator)
-    receivables.withdraw(financing, sender=bank_a.applicant)
+        receivables.apply(FIRM_A, USD, [doc[0]], [1], sender=bank_a.applicant)
+    receivables.withdraw(withdrawn, sender=bank_a.applicant)
     assert ledger.document(doc[0])[2] == 0
+    receivables.register_repayment(closing, 100, sender=bank_a.repayer)
+    assert receivables.financing(closing).state == FinancingState.CLOSED
+    assert ledger.document(other[0])[2] == 100
+
+
+def test_never_authorised_contract_cannot_release_or_consume(
+    ledger, customs_op, eoa_scenario, providers
+):
+    doc = _doc("never")
+    ledger.register(EXPORT, [doc], sender=customs_op)
+    for fn in (ledger.release, ledger.consume):
+        with reverts("ledger: caller was never an authorised scenario", ScenarioNotAuthorised):
+            fn(1, [doc[0]], [1], sender=eoa_scenario)
 
 
 @pytest.mark.parametrize("face", [1_000, 2**63 + 5])
