@@ -536,11 +536,14 @@ class TransactionSender:
     def _sign_all(
         self, requests: Sequence[TxRequest], todo: list[int], gases: list[int]
     ) -> list[_Signed]:
+        return self._sign_items([(i, requests[i], gas) for i, gas in zip(todo, gases, strict=True)])
+
+    def _sign_items(self, items: Sequence[tuple[int, TxRequest, int]]) -> list[_Signed]:
+        """Sign ``(position, request, gas)`` items with consecutive nonces per account."""
         signed = []
         nonces: dict[str, int] = {}
         gas_price = self._gas_price()
-        for index, gas in zip(todo, gases, strict=True):
-            request = requests[index]
+        for index, request, gas in items:
             address = request.signer.address.lower()
             nonce = nonces.get(address)
             nonce = self._nonces.next(address) if nonce is None else nonce
@@ -612,8 +615,10 @@ class TransactionSender:
                 return True
         raise AssertionError("unreachable")
 
-    def _broadcast_many(self, signed: list[_Signed], hashes: list[str | None]) -> None:
-        """Broadcast in batches; re-sign one by one those whose nonce was taken."""
+    def _broadcast_many(
+        self, signed: list[_Signed], hashes: list[str | None], resyncs: int = RESYNC_ATTEMPTS
+    ) -> None:
+        """Broadcast in batches; re-sign and re-send as a batch those whose nonce was taken."""
         answers = self._send_batch(signed)
         refused = [
             (item, answer)
@@ -637,7 +642,7 @@ class TransactionSender:
         self._store.mark_sent(
             [i.request.idempotency_key for i in accepted if i.request.idempotency_key is not None]
         )
-        self._settle_failures(retry, rejected, hashes)
+        self._settle_failures(retry, rejected, hashes, resyncs)
 
     def _send_batch(self, signed: list[_Signed]) -> list[Any]:
         calls = [("eth_sendRawTransaction", ["0x" + s.raw.hex()]) for s in signed]
@@ -657,11 +662,20 @@ class TransactionSender:
         retry: list[_Signed],
         rejected: list[tuple[_Signed, TransactionFailed]],
         hashes: list[str | None],
+        resyncs: int,
     ) -> None:
         for item in retry:
             self._nonces.forget(item.request.signer.address.lower())
-        for item in retry:
-            hashes[item.position] = self._sign_and_broadcast(item.request, item.gas)
+        if retry and resyncs <= 0:
+            raise TransactionFailed(
+                f"the node kept refusing the nonces of {retry[0].request.signer.address}: "
+                "is another client sending from this account?"
+            )
+        if retry:
+            # Another client took our nonces: resync once and re-sign the whole remainder, so
+            # that a stale nonce costs one more batch, not one round trip per transaction.
+            resigned = self._sign_items([(i.position, i.request, i.gas) for i in retry])
+            self._broadcast_many(resigned, hashes, resyncs - 1)
         if rejected:
             item, error = rejected[0]
             self._nonces.forget(item.request.signer.address.lower())

@@ -498,6 +498,21 @@ def test_nonce_taken_by_another_client_is_resynced(
     assert sender.transact(transfer(signer, signers[8])).status == 1
 
 
+@pytest.mark.integration
+def test_many_nonces_taken_by_another_client_are_resynced_as_one_batch(
+    rpc: RpcClient, sender: TransactionSender, signers: list[LocalSigner]
+) -> None:
+    signer = signers[4]
+    sender.wait([sender.send(transfer(signer, signers[8]))])  # the sender now caches the nonce
+    other = TransactionSender(rpc, CHAIN_ID)
+    other.wait(other.send_many([transfer(signer, signers[8])] * 40))
+    start = pending_nonce(rpc, signer)
+    hashes = sender.send_many([transfer(signer, signers[8])] * 60)
+    assert len(set(hashes)) == 60
+    assert all(r.status == 1 for r in sender.wait(hashes))
+    assert pending_nonce(rpc, signer) == start + 60
+
+
 # -- devnet ---------------------------------------------------------------------------------------
 
 
