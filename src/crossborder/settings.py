@@ -29,7 +29,6 @@ class Settings(BaseSettings):
     consortium_key: SecretStr | None = Field(
         default=None, description="keyed-fingerprint secret shared by consortium members"
     )
-    keystore_dir: Path = REPO_ROOT / ".devnet" / "keystores"
     confirmations: int = 0
     db_url: str | None = None
 
