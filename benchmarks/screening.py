@@ -18,6 +18,7 @@ from rich.progress import Progress
 from web3 import HTTPProvider, Web3
 
 from crossborder.chain.codec import decode_uint256_array, encode_static_array_call
+from crossborder.chain.packing import held
 from crossborder.demo import FIRMS
 from crossborder.domain.codes import Role
 from crossborder.domain.models import Citation, Declaration, FinancingApplication
@@ -95,7 +96,7 @@ def main() -> None:
             for start in range(0, len(fingerprints), 2000):
                 data = encode_static_array_call(selector, [], fingerprints[start : start + 2000])
                 out = platform.rpc.eth_call(ledger, data)
-                raw_hits += sum(1 for w in decode_uint256_array(out) if (w >> 64) & (2**64 - 1))
+                raw_hits += sum(1 for w in decode_uint256_array(out) if held(w))
         assert raw_hits == len(expected)
 
         # web3.py's contract-call path on a sample, extrapolated.

@@ -28,11 +28,16 @@ class DocumentWord(NamedTuple):
         return DocumentStatus.PARTLY_USED
 
 
+def held(word: int) -> int:
+    """The held amount alone: the bulk screening test (non-zero means already used)."""
+    return (word >> 64) & _U64
+
+
 def unpack(word: int) -> DocumentWord:
     """Splits one packed document word into its fields (zero word: an unknown document)."""
     return DocumentWord(
         word & _U64,
-        (word >> 64) & _U64,
+        held(word),
         (word >> 128) & 0xFFFF,
         (word >> 144) & 0xFF,
         (word >> 152) & 0xFFFF,

@@ -10,17 +10,19 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from eth_utils.crypto import keccak
 
 from ..errors import ChainUnavailable, CrossborderError, TransactionFailed, from_revert
 from .rpc import Log, RpcClient, RpcError, call_object, revert_reason
 from .signers import Signer
+
+T = TypeVar("T")
 
 __all__ = [
     "IdempotencyStore",
@@ -297,25 +299,17 @@ class TransactionSender:
         Raises:
             ChainUnavailable: Some were not mined within ``timeout`` seconds.
         """
-        receipts: dict[str, Receipt] = {}
-        pending = list(dict.fromkeys(tx_hashes))
-        deadline = time.monotonic() + timeout
-        while pending:
-            answers = self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in pending])
-            for tx_hash, answer in zip(pending, answers, strict=True):
-                if answer is not None:
-                    receipts[tx_hash] = Receipt.from_json(answer)
-            pending = [h for h in pending if h not in receipts]
-            if pending and time.monotonic() > deadline:
-                raise ChainUnavailable(
-                    f"{len(pending)} transactions (first {pending[0]}) not mined after {timeout} s"
-                )
-            if pending:
-                time.sleep(poll)
+        receipts = self._poll(
+            tx_hashes, "eth_getTransactionReceipt", Receipt.from_json, timeout, poll, None
+        )
         return [receipts[h] for h in tx_hashes]
 
     def wait_mined(
-        self, tx_hashes: Sequence[str], timeout: float = 120, poll: float = 0.05
+        self,
+        tx_hashes: Sequence[str],
+        timeout: float = 120,
+        poll: float = 0.05,
+        on_mined: Callable[[list[str]], None] | None = None,
     ) -> dict[str, int]:
         """Wait until all transactions are mined, without fetching their receipts.
 
@@ -323,25 +317,47 @@ class TransactionSender:
         receipt of 100 logs), so bulk paths that confirm success through their own events use
         this instead of ``wait``.
 
+        Args:
+            on_mined: Called with the hashes found mined in each polling round (progress).
+
         Returns:
             The block number of each transaction.
         """
-        mined: dict[str, int] = {}
+        return self._poll(
+            tx_hashes, "eth_getTransactionByHash", _mined_block, timeout, poll, on_mined
+        )
+
+    def _poll(
+        self,
+        tx_hashes: Sequence[str],
+        method: str,
+        parse: Callable[[dict[str, Any]], T | None],
+        timeout: float,
+        poll: float,
+        on_found: Callable[[list[str]], None] | None,
+    ) -> dict[str, T]:
+        """Poll ``method`` for all pending hashes, one JSON-RPC batch a round, until each parses."""
+        found: dict[str, T] = {}
         pending = list(dict.fromkeys(tx_hashes))
         deadline = time.monotonic() + timeout
         while pending:
-            answers = self.rpc.batch([("eth_getTransactionByHash", [h]) for h in pending])
+            answers = self.rpc.batch([(method, [h]) for h in pending])
+            fresh = []
             for tx_hash, answer in zip(pending, answers, strict=True):
-                if answer is not None and answer.get("blockNumber") is not None:
-                    mined[tx_hash] = int(answer["blockNumber"], 16)
-            pending = [h for h in pending if h not in mined]
+                value = parse(answer) if answer is not None else None
+                if value is not None:
+                    found[tx_hash] = value
+                    fresh.append(tx_hash)
+            if fresh and on_found is not None:
+                on_found(fresh)
+            pending = [h for h in pending if h not in found]
             if pending and time.monotonic() > deadline:
                 raise ChainUnavailable(
                     f"{len(pending)} transactions (first {pending[0]}) not mined after {timeout} s"
                 )
             if pending:
                 time.sleep(poll)
-        return mined
+        return found
 
     def transact(self, request: TxRequest, timeout: float = 120) -> Receipt:
         """Send a transaction and wait for it; a revert raises its typed error.
@@ -688,6 +704,12 @@ class TransactionSender:
             ) from error
 
     # -- internals: reverts --------------------------------------------------------------------
+
+
+def _mined_block(tx: dict[str, Any]) -> int | None:
+    """The block number of a transaction object, None while it is pending."""
+    number = tx.get("blockNumber")
+    return int(number, 16) if number is not None else None
 
 
 def _already_known(error: RpcError) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..chain.sender import Receipt
 from ..chain.signers import Signer
@@ -84,8 +84,9 @@ class ConsortiumAdmin:
                 idempotency_key=f"onboard:{pid.hex()}",
             )
         ]
-        # Validated before signing: estimation of the first call runs against today's state.
-        self.platform.sender.estimate(requests[0])
+        # Validated before signing: estimation runs against today's state, and its result is
+        # the gas, so that the batch does not estimate it again.
+        requests[0] = replace(requests[0], gas=self.platform.sender.estimate(requests[0]))
         requests += [
             self.platform.request(
                 self.signer,

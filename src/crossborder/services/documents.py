@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from ..chain.codec import decode_uint256_array, encode_document_row, encode_static_array_call
-from ..chain.packing import unpack
+from ..chain.packing import held, unpack
 from ..chain.rpc import RpcError, revert_reason
 from ..chain.sender import TxRequest
 from ..chain.signers import Signer
@@ -29,7 +29,6 @@ QUERY_BATCH = 2000
 # Measured: 26,600 gas a document in a batch of 100; the margin covers larger batches.
 GAS_PER_DOCUMENT = 30_000
 GAS_PER_BATCH = 60_000
-SEND_WINDOW = 200  # transactions signed and sent together
 
 Progress = Callable[[int], None]
 
@@ -47,7 +46,6 @@ class DocumentRegistry:
         self.platform = platform
         self.signer = signer
         self._selector = platform.abis[LEDGER].selector("register")
-        self._batch_topic = platform.abis[LEDGER].event_topic("DocumentsRegistered")
 
     def register_declarations(
         self,
@@ -111,41 +109,17 @@ class DocumentRegistry:
                     gas=GAS_PER_BATCH + GAS_PER_DOCUMENT * len(chunk),
                 )
                 batches.append((request, len(chunk)))
-        hashes = self._send(batches, progress)
-        return RegistrationResult(documents=len(fingerprints), transactions=len(hashes))
+        transactions = self._send(batches, progress)
+        return RegistrationResult(documents=len(fingerprints), transactions=transactions)
 
-    def _send(
-        self, batches: Sequence[tuple[TxRequest, int]], progress: Progress | None
-    ) -> list[str]:
-        """Signs and sends every batch, then confirms each through its own ledger event."""
-        sender = self.platform.sender
-        start_block = self.platform.rpc.block_number()
-        hashes: list[str] = []
-        for start in range(0, len(batches), SEND_WINDOW):
-            window = batches[start : start + SEND_WINDOW]
-            hashes += sender.send_many([request for request, _ in window])
-        counts = dict(zip(hashes, (count for _, count in batches), strict=True))
-        mined = sender.wait_mined(hashes)
-        # A batch registered iff the ledger logged its DocumentsRegistered; anything else reverted.
-        confirmed = {
-            log.tx_hash
-            for log in self.platform.rpc.get_logs(
-                address=self.platform.address(LEDGER),
-                topics=[
-                    self._batch_topic,
-                    None,
-                    bytes(12) + bytes.fromhex(self.signer.address[2:]),
-                ],
-                from_block=start_block,
-                to_block=max(mined.values()),
-            )
-        }
-        failed = [h for h in hashes if h not in confirmed]
-        if failed:
-            raise sender.revert_error_of(sender.wait(failed[:1])[0])
-        if progress is not None:
-            progress(sum(counts.values()))
-        return hashes
+    def _send(self, batches: Sequence[tuple[TxRequest, int]], progress: Progress | None) -> int:
+        """Sends every batch; each is confirmed by the ledger's DocumentsRegistered event."""
+        counts = [count for _, count in batches]
+        report = None if progress is None else lambda done: progress(sum(counts[i] for i in done))
+        confirmed = self.platform.send_confirmed(
+            [request for request, _ in batches], LEDGER, ("DocumentsRegistered",), report
+        )
+        return len(confirmed)
 
 
 def screen_words(platform: Platform, fingerprints: Sequence[bytes]) -> list[int]:
@@ -203,6 +177,5 @@ class Screening:
 
     def used(self, fingerprints: Sequence[bytes]) -> list[int]:
         """Bulk screening: the indexes of the documents already (partly or fully) used."""
-        held_mask = ((1 << 64) - 1) << 64
         words = screen_words(self.platform, fingerprints)
-        return [i for i, word in enumerate(words) if word & held_mask]
+        return [i for i, word in enumerate(words) if held(word)]

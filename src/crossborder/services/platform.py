@@ -5,7 +5,7 @@ Every service takes a ``Platform`` and the signer acting through it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..chain.abi import ContractAbi, DecodedEvent, load_manifest
@@ -99,6 +99,54 @@ class Platform:
         if not requests:
             return []
         return self.sender.wait(self.sender.send_many(list(requests)))
+
+    def send_confirmed(
+        self,
+        requests: Sequence[TxRequest],
+        contract: str,
+        events: Sequence[str],
+        progress: Callable[[list[int]], None] | None = None,
+    ) -> list[DecodedEvent]:
+        """Pipelines many transactions and confirms each through the event it must emit.
+
+        All are signed and sent in JSON-RPC batches; once mined, one ``eth_getLogs`` over the
+        mined blocks finds each transaction's first event among ``events`` of ``contract``
+        (one receipt per transaction would cost the node far more). A transaction without one
+        reverted.
+
+        Args:
+            progress: Called with the positions of the requests found mined, round by round.
+
+        Returns:
+            The confirming event of each request, in order.
+
+        Raises:
+            CrossborderError: The typed error of the first request that reverted.
+        """
+        if not requests:
+            return []
+        sender = self.sender
+        hashes = sender.send_many(list(requests))
+        position = {h: i for i, h in enumerate(hashes)}
+        report = None if progress is None else lambda done: progress([position[h] for h in done])
+        mined = sender.wait_mined(hashes, on_mined=report)
+        abi = self.abis[contract]
+        logs = self.rpc.get_logs(
+            address=self.address(contract),
+            topics=[[abi.event_topic(name) for name in events]],
+            from_block=min(mined.values()),
+            to_block=max(mined.values()),
+        )
+        confirmed: dict[str, DecodedEvent] = {}
+        for log in logs:
+            if log.tx_hash in position and log.tx_hash not in confirmed:
+                event = abi.decode_log(log.topics, log.data)
+                if event is not None:
+                    confirmed[log.tx_hash] = event
+        missing = [h for h in hashes if h not in confirmed]
+        if missing:
+            raise sender.revert_error_of(sender.wait(missing[:1])[0])
+        return [confirmed[h] for h in hashes]
 
     def decode(self, logs: Iterable[Log], event: str | None = None) -> list[DecodedEvent]:
         """The platform events among ``logs`` (optionally only those named ``event``)."""

@@ -78,39 +78,17 @@ class ReceivablesDesk:
     def apply_many(
         self, applications: Sequence[FinancingApplication]
     ) -> list[int | VerificationFailed]:
-        """Pipelines many applications; each result is a financing id or its typed failure.
-
-        All are signed and sent in one batch; outcomes are read from the scenario's own events
-        in the blocks that mined them (one ``eth_getLogs``), not from one receipt each.
-        """
-        if not applications:
-            return []
-        sender = self.platform.sender
+        """Pipelines many applications; each result is a financing id or its typed failure."""
         requests = [self.apply_request(a) for a in applications]
         # Access is refused per operator and per firm (role, service opened), never per
         # document: one estimate per firm checks every request before anything is signed.
         first_per_firm = {a.firm: r for a, r in zip(applications, requests, strict=True)}
         for request in first_per_firm.values():
-            sender.estimate(request)
-        hashes = sender.send_many(requests)
-        mined = sender.wait_mined(hashes)
-        outcomes: dict[str, int | VerificationFailed] = {}
-        abi = self.platform.abis[self.contract]
-        logs = self.platform.rpc.get_logs(
-            address=self.platform.address(self.contract),
-            topics=[[abi.event_topic("FinancingApplied"), abi.event_topic("VerificationFailed")]],
-            from_block=min(mined.values()),
-            to_block=max(mined.values()),
+            self.platform.sender.estimate(request)
+        confirmed = self.platform.send_confirmed(
+            requests, self.contract, ("FinancingApplied", "VerificationFailed")
         )
-        for log in logs:
-            if log.tx_hash in mined:
-                event = abi.decode_log(log.topics, log.data)
-                if event is not None:
-                    outcomes[log.tx_hash] = self._event_outcome(event.name, event.args)
-        missing = [h for h in hashes if h not in outcomes]
-        if missing:  # reverted: raise the first one's typed error
-            raise sender.revert_error_of(sender.wait(missing[:1])[0])
-        return [outcomes[h] for h in hashes]
+        return [self._event_outcome(event.name, event.args) for event in confirmed]
 
     def outcome(self, receipt: Receipt) -> int:
         result = self._outcome_or_error(receipt)
