@@ -9,15 +9,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from crossborder.chain.abi import load_manifest
-from crossborder.chain.deploy import deploy
 from crossborder.chain.devnet import Devnet, free_port
 from crossborder.chain.rpc import RpcClient
 from crossborder.chain.signers import LocalSigner, dev_signers
 from crossborder.demo import BankDesks, onboard
-from crossborder.domain.fingerprint import Fingerprinter
 from crossborder.services.platform import Platform
-from crossborder.settings import DEVNET_CONSORTIUM_KEY
 
 ACCOUNTS = 40
 
@@ -39,12 +35,8 @@ def bench_chain(block_time: float | None) -> Iterator[Bench]:
         devnet.start()
         try:
             rpc = RpcClient(devnet.url, timeout=120)
-            abis = dict(load_manifest())
             signers = dev_signers(devnet.chain_id, ACCOUNTS)
-            deployment = deploy(rpc, abis, signers[0], Path(tmp) / "deployment.json")
-            platform = Platform(
-                rpc, deployment, abis, Fingerprinter(DEVNET_CONSORTIUM_KEY.encode())
-            )
+            platform = Platform.deploy(rpc, signers[0], Path(tmp) / "deployment.json")
             customs, banks = onboard(platform, signers)
             yield Bench(devnet, platform, signers, customs, banks)
         finally:

@@ -28,14 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from crossborder.chain.abi import load_manifest  # noqa: E402
-from crossborder.chain.deploy import deploy  # noqa: E402
 from crossborder.chain.devnet import Devnet, free_port  # noqa: E402
 from crossborder.chain.rpc import RpcClient  # noqa: E402
 from crossborder.chain.signers import dev_signers  # noqa: E402
 from crossborder.demo import FIRMS, onboard  # noqa: E402
 from crossborder.domain.codes import Role, Scenario  # noqa: E402
-from crossborder.domain.fingerprint import Fingerprinter  # noqa: E402
 from crossborder.domain.models import Citation, Declaration, FinancingApplication  # noqa: E402
 from crossborder.domain.money import Money  # noqa: E402
 from crossborder.indexer import Indexer, IndexerConfig, Store, scenario_codes  # noqa: E402
@@ -294,9 +291,10 @@ def main() -> None:
         devnet.start()
         try:
             rpc = RpcClient(devnet.url, timeout=600)
-            abis = dict(load_manifest())
-            deployment = deploy(rpc, abis, dev_signers(31337, 1)[0], directory / "deploy.json")
-            platform = Platform(rpc, deployment, abis, Fingerprinter(KEY))
+            platform = Platform.deploy(
+                rpc, dev_signers(31337, 1)[0], directory / "deploy.json", KEY
+            )
+            deployment, abis = platform.deployment, platform.abis
             print(f"generating events on Anvil ({devnet.url}) …", flush=True)
             generate(platform, args.documents, args.applications)
             head = rpc.block_number()

@@ -11,14 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from crossborder.chain.abi import load_manifest
-from crossborder.chain.deploy import deploy
 from crossborder.chain.devnet import free_port
 from crossborder.chain.rpc import RpcClient
 from crossborder.chain.signers import DEV_MNEMONIC, LocalSigner, dev_signers
-from crossborder.domain.fingerprint import Fingerprinter
 from crossborder.services.platform import Platform
-from crossborder.settings import DEVNET_CONSORTIUM_KEY
 
 REPO = Path(__file__).resolve().parents[2]
 ANVIL = REPO / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
@@ -72,11 +68,8 @@ class Node:
 
 def deployed_platform(node: Node, tmp: Path) -> Platform:
     rpc = RpcClient(node.url)
-    chain_id = rpc.chain_id()
-    abis = dict(load_manifest())
-    regulator = dev_signers(chain_id, 1)[0]
-    deployment = deploy(rpc, abis, regulator, tmp / f"deployment-{node.port}.json")
-    return Platform(rpc, deployment, abis, Fingerprinter(DEVNET_CONSORTIUM_KEY.encode()))
+    regulator = dev_signers(rpc.chain_id(), 1)[0]
+    return Platform.deploy(rpc, regulator, tmp / f"deployment-{node.port}.json")
 
 
 NODES = ["anvil"] + (["ganache"] if os.environ.get("CROSSBORDER_SKIP_GANACHE") != "1" else [])

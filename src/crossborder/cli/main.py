@@ -133,14 +133,13 @@ def deploy_cmd(keystore: Path | None) -> None:
     """Deploys the contracts; the deploying account becomes the regulator's admin."""
     settings = get_settings()
     rpc = RpcClient(settings.rpc_url)
-    regulator = _regulator(settings, rpc, keystore)
-    deployment = deploy(
-        rpc, dict(load_manifest(settings.build_file)), regulator, settings.deployment_path
-    )
-    _print_deployment(deployment, settings.deployment_path)
+    _deploy(settings, rpc, _regulator(settings, rpc, keystore))
 
 
-def _print_deployment(deployment: Deployment, path: Path) -> None:
+def _deploy(settings: Settings, rpc: RpcClient, regulator: Signer) -> None:
+    """Deploys, writes the deployment file and shows where everything went."""
+    path = settings.deployment_path
+    deployment = deploy(rpc, dict(load_manifest(settings.build_file)), regulator, path)
     table = Table(title=f"Deployed on chain {deployment.chain_id} → {path}")
     table.add_column("contract")
     table.add_column("address")
@@ -157,11 +156,7 @@ def _ensure_deployed(settings: Settings) -> None:
             return
     except NotDeployed:
         pass
-    regulator = dev_signers(rpc.chain_id(), 1)[0]
-    deployment = deploy(
-        rpc, dict(load_manifest(settings.build_file)), regulator, settings.deployment_path
-    )
-    _print_deployment(deployment, settings.deployment_path)
+    _deploy(settings, rpc, dev_signers(rpc.chain_id(), 1)[0])
 
 
 @cli.command("demo")

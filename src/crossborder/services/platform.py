@@ -6,9 +6,11 @@ Every service takes a ``Platform`` and the signer acting through it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from ..chain.abi import ContractAbi, DecodedEvent, load_manifest
+from ..chain.deploy import deploy
 from ..chain.deployment import Deployment
 from ..chain.rpc import Log, RpcClient, RpcError, revert_reason
 from ..chain.sender import Receipt, TransactionSender, TxRequest
@@ -47,6 +49,17 @@ class Platform:
         deployment = Deployment.load(settings.deployment_path, chain_id)
         key = settings.consortium_key_for(chain_id)
         return cls(rpc, deployment, load_manifest(settings.build_file), Fingerprinter(key))
+
+    @classmethod
+    def deploy(
+        cls, rpc: RpcClient, regulator: Signer, path: Path, key: bytes | None = None
+    ) -> Platform:
+        """Deploys the contracts (``regulator`` becomes the admin), writes the deployment file
+        to ``path`` and connects to them. ``key`` defaults to the settings' consortium key."""
+        abis = dict(load_manifest())
+        deployment = deploy(rpc, abis, regulator, path)
+        key = key or get_settings().consortium_key_for(deployment.chain_id)
+        return cls(rpc, deployment, abis, Fingerprinter(key))
 
     def address(self, contract: str) -> str:
         return self.deployment.contracts[contract]

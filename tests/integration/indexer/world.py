@@ -13,8 +13,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
-from crossborder.chain.abi import ContractAbi, load_manifest
-from crossborder.chain.deploy import deploy
+from crossborder.chain.abi import ContractAbi
 from crossborder.chain.deployment import Deployment
 from crossborder.chain.devnet import Devnet, free_port
 from crossborder.chain.rpc import RpcClient
@@ -94,10 +93,9 @@ def start_world(directory: Path) -> World:
     signers = dev_signers(CHAIN_ID, 30)
     for signer in signers[10:]:
         rpc.request("anvil_setBalance", [signer.address, hex(10**22)])
-    abis = dict(load_manifest())
     path = directory / "deployment.json"
-    deployment = deploy(rpc, abis, signers[0], path)
-    platform = Platform(rpc, deployment, abis, Fingerprinter(KEY))
+    platform = Platform.deploy(rpc, signers[0], path, KEY)
+    deployment, abis = platform.deployment, platform.abis
     admin = ConsortiumAdmin(platform, signers[0])
     admin.onboard(make_uscc("11100000000013127"), ParticipantKind.REGULATOR)
     admin.onboard(
