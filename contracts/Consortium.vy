@@ -3,13 +3,15 @@
 @title Consortium registry
 @custom:contract-name Consortium
 @license Apache-2.0
-@notice Who is on the ledger. The regulator (the owner, transferred in two
-        steps) onboards participants and binds operator accounts to them,
-        grants each account its roles (bit flags, one per resource of the
-        function list), and can deactivate a participant, which stops all
-        its accounts at once. Banks record a firm's service opening
-        (业务开通) per scenario. Participant ids are keyed fingerprints:
-        no name or USCC is stored.
+@notice Who is on the ledger and what each account may do. The regulator
+        (the owner, transferred in two steps) onboards participants, binds
+        operator accounts to them, defines per scenario which stages a kind
+        of participant may hold (a row of data per scenario and kind), and
+        grants each account its stages per scenario. Deactivating a
+        participant stops its accounts and its branches' accounts at once.
+        A firm opens a service with a bank by its own signed consent
+        (EIP-712); the firm or the regulator closes it.
+        Participant ids are keyed fingerprints: no name or USCC is stored.
 """
 
 ################################################################
@@ -18,17 +20,21 @@
 
 from snekmate.auth import ownable
 from snekmate.auth import ownable_2step
+from snekmate.utils import ecdsa
+from snekmate.utils import eip712_domain_separator as eip712
 from .modules import codes
 
 initializes: ownable
 initializes: ownable_2step[ownable := ownable]
+initializes: eip712
 
 # No `renounce_ownership`: the consortium must never be left without a regulator.
+# `transfer_ownership` is this contract's own: the new admin may not be an operator.
 exports: (
     ownable.owner,
     ownable_2step.pending_owner,
-    ownable_2step.transfer_ownership,
     ownable_2step.accept_ownership,
+    eip712.eip712Domain,
 )
 
 ################################################################
@@ -57,7 +63,15 @@ event OperatorAdded:
 event RolesUpdated:
     account: indexed(address)
     participant: indexed(bytes32)
-    roles: uint256
+    scenario: uint8
+    stages: uint256
+    by: indexed(address)
+
+
+event RolesDefined:
+    scenario: indexed(uint8)
+    kind: indexed(uint8)
+    stages: uint256
     by: indexed(address)
 
 
@@ -66,33 +80,33 @@ event ServiceUpdated:
     bank: indexed(bytes32)
     scenario: uint8
     opened: bool
+    scope: uint32
+    valid_until: uint64
+    by: indexed(address)
+
+
+event ConsentRevoked:
+    firm: indexed(bytes32)
+    nonce: indexed(uint256)
     by: indexed(address)
 
 ################################################################
 #                          CONSTANTS                           #
 ################################################################
 
-# Re-exported so that clients and tests read the table from the chain.
-ROLE_RCV_APPLY: public(constant(uint256)) = codes.ROLE_RCV_APPLY
-ROLE_RCV_ACCEPT: public(constant(uint256)) = codes.ROLE_RCV_ACCEPT
-ROLE_RCV_REVIEW: public(constant(uint256)) = codes.ROLE_RCV_REVIEW
-ROLE_RCV_DISBURSE: public(constant(uint256)) = codes.ROLE_RCV_DISBURSE
-ROLE_RCV_REPAY: public(constant(uint256)) = codes.ROLE_RCV_REPAY
-ROLE_RCV_STATISTICS: public(constant(uint256)) = codes.ROLE_RCV_STATISTICS
-ROLE_RCV_SERVICE: public(constant(uint256)) = codes.ROLE_RCV_SERVICE
-ROLE_POL_APPLY: public(constant(uint256)) = codes.ROLE_POL_APPLY
-ROLE_POL_ACCEPT: public(constant(uint256)) = codes.ROLE_POL_ACCEPT
-ROLE_POL_REVIEW: public(constant(uint256)) = codes.ROLE_POL_REVIEW
-ROLE_POL_DISBURSE: public(constant(uint256)) = codes.ROLE_POL_DISBURSE
-ROLE_POL_REPAY: public(constant(uint256)) = codes.ROLE_POL_REPAY
-ROLE_FREIGHT_VERIFY: public(constant(uint256)) = codes.ROLE_FREIGHT_VERIFY
-ROLE_CM_OUTLETS: public(constant(uint256)) = codes.ROLE_CM_OUTLETS
-ROLE_CM_MATCH: public(constant(uint256)) = codes.ROLE_CM_MATCH
-ROLE_CM_ACCEPT: public(constant(uint256)) = codes.ROLE_CM_ACCEPT
-ROLE_CM_SERVICE: public(constant(uint256)) = codes.ROLE_CM_SERVICE
-ROLE_DOC_REGISTER: public(constant(uint256)) = codes.ROLE_DOC_REGISTER
+# EIP-712 type of the firm's consent to open a service with a bank (业务开通 /
+# 信用信息授权): `scope` is the credit-information scope (bit flags), the
+# service lapses after `validUntil` (unix seconds), `nonce` is single-use.
+CONSENT_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "ServiceConsent(bytes32 firm,bytes32 bank,uint8 scenario,uint32 scope,uint64 validUntil,uint256 nonce)"
+)
+EIP712_NAME: constant(String[50]) = "crossborder consortium"
+EIP712_VERSION: constant(String[20]) = "1"
 
 _ACTIVE: constant(uint256) = 1 << 8
+_KIND_MASK: constant(uint256) = 255
+_U64: constant(uint256) = (1 << 64) - 1
+_SCOPE_SHIFT: constant(uint256) = 64
 
 ################################################################
 #                           STORAGE                            #
@@ -101,12 +115,27 @@ _ACTIVE: constant(uint256) = 1 << 8
 # participant id => kind (bits 0-7) | active (bit 8); one slot per participant.
 _participants: HashMap[bytes32, uint256]
 # A branch (网点) points to its legal-person institution; zero for a head office.
+# Branches are one level deep, so deactivating a head office stops every branch.
 parent_of: public(HashMap[bytes32, bytes32])
 # An operator account is bound to one participant for good.
 participant_of: public(HashMap[address, bytes32])
-roles_of: public(HashMap[address, uint256])
-# firm => bank => bit mask of (1 << scenario).
-_services: HashMap[bytes32, HashMap[bytes32, uint256]]
+# account => scenario => stage flags (codes.STAGE_*).
+roles_of: public(HashMap[address, HashMap[uint8, uint256]])
+# scenario => participant kind => the stages that kind may hold (the scenario table).
+stages_allowed: public(HashMap[uint8, HashMap[uint8, uint256]])
+# firm => bank => scenario => valid_until (bits 0-63) | scope (bits 64-95); zero when closed.
+_services: HashMap[bytes32, HashMap[bytes32, HashMap[uint8, uint256]]]
+# firm => nonce => used or revoked.
+consent_nonce_used: public(HashMap[bytes32, HashMap[uint256, bool]])
+
+
+struct Consent:
+    firm: bytes32
+    bank: bytes32
+    scenario: uint8
+    scope: uint32
+    valid_until: uint64
+    nonce: uint256
 
 
 @deploy
@@ -117,6 +146,7 @@ def __init__():
     """
     ownable.__init__()
     ownable_2step.__init__()
+    eip712.__init__(EIP712_NAME, EIP712_VERSION)
 
 
 ################################################################
@@ -125,19 +155,34 @@ def __init__():
 
 
 @external
+def transfer_ownership(new_owner: address):
+    """
+    @notice Starts the two-step transfer of the regulator's admin role.
+    @dev The admin may not also be an operator of any participant.
+    @param new_owner The account that must then call `accept_ownership`.
+    """
+    ownable._check_owner()
+    assert self.participant_of[new_owner] == empty(bytes32), "consortium: the regulator's admin may not be an operator"
+    ownable_2step.pending_owner = new_owner
+    log ownable_2step.OwnershipTransferStarted(previous_owner=ownable.owner, new_owner=new_owner)
+
+
+@external
 def onboard(participant: bytes32, kind: uint8, parent: bytes32):
     """
     @notice Onboards a participant (active from the start).
     @param participant The participant's keyed fingerprint.
     @param kind One of the `codes.KIND_*` values.
-    @param parent The legal-person participant of a branch, or zero.
+    @param parent The legal-person participant of a branch, or zero. A
+           branch's parent must be a head office of the same kind.
     """
     ownable._check_owner()
     assert participant != empty(bytes32), "consortium: empty participant id"
     assert kind >= codes.KIND_REGULATOR and kind <= codes.KIND_MAX, "consortium: unknown participant kind"
     assert self._participants[participant] == 0, "consortium: participant already onboarded"
     if parent != empty(bytes32):
-        assert self._participants[parent] & 255 == convert(kind, uint256), "consortium: parent must be onboarded with the same kind"
+        assert self._participants[parent] & _KIND_MASK == convert(kind, uint256), "consortium: parent must be onboarded with the same kind"
+        assert self.parent_of[parent] == empty(bytes32), "consortium: a branch may not have branches"
         self.parent_of[participant] = parent
     self._participants[participant] = convert(kind, uint256) | _ACTIVE
     log ParticipantOnboarded(participant=participant, kind=kind, parent=parent, by=msg.sender)
@@ -148,6 +193,8 @@ def set_active(participant: bytes32, active: bool):
     """
     @notice Activates or deactivates a participant; a deactivated
             participant's accounts, and its branches' accounts, can do nothing.
+    @param participant The participant's id.
+    @param active The new status.
     """
     ownable._check_owner()
     word: uint256 = self._participants[participant]
@@ -161,28 +208,56 @@ def set_active(participant: bytes32, active: bool):
 
 
 @external
-def add_operator(account: address, participant: bytes32, roles: uint256):
+def define_roles(scenario: uint8, kind: uint8, stages: uint256):
     """
-    @notice Binds an operator account to a participant, with its roles.
+    @notice One row of the scenario table: the stages a kind of
+            participant may hold in a scenario. A new scenario is new rows.
+    @dev Narrowing a row does not revoke stages already granted; the
+         regulator revokes those with `set_roles`.
+    @param scenario The scenario id (`codes.SCENARIO_*`, 0 for the platform).
+    @param kind The participant kind.
+    @param stages The allowed stage flags (`codes.STAGE_*`).
+    """
+    ownable._check_owner()
+    assert kind >= codes.KIND_REGULATOR and kind <= codes.KIND_MAX, "consortium: unknown participant kind"
+    assert stages < (codes.STAGE_MAX << 1), "consortium: unknown stage"
+    self.stages_allowed[scenario][kind] = stages
+    log RolesDefined(scenario=scenario, kind=kind, stages=stages, by=msg.sender)
+
+
+@external
+def add_operator(account: address, participant: bytes32):
+    """
+    @notice Binds an operator account to a participant (without stages;
+            `set_roles` grants them per scenario). A firm's bound account
+            signs its consents.
+    @param account The operator's account.
+    @param participant The participant's id.
     """
     ownable._check_owner()
     assert account != empty(address), "consortium: empty account"
+    assert account != ownable.owner and account != ownable_2step.pending_owner, "consortium: the regulator's admin may not be an operator"
     assert self.participant_of[account] == empty(bytes32), "consortium: account is already an operator"
     assert self._participants[participant] != 0, "consortium: unknown participant"
     self.participant_of[account] = participant
     log OperatorAdded(account=account, participant=participant, by=msg.sender)
-    self._set_roles(account, participant, roles)
 
 
 @external
-def set_roles(account: address, roles: uint256):
+def set_roles(account: address, scenario: uint8, stages: uint256):
     """
-    @notice Replaces an operator's roles; zero revokes them all.
+    @notice Replaces an operator's stages in one scenario; zero revokes them.
+    @param account The operator's account.
+    @param scenario The scenario id.
+    @param stages Stage flags, each allowed for the participant's kind in the scenario table.
     """
     ownable._check_owner()
     participant: bytes32 = self.participant_of[account]
     assert participant != empty(bytes32), "consortium: account is not an operator"
-    self._set_roles(account, participant, roles)
+    kind: uint8 = convert(self._participants[participant] & _KIND_MASK, uint8)
+    assert stages & ~self.stages_allowed[scenario][kind] == 0, "consortium: role not allowed for this kind of participant"
+    self.roles_of[account][scenario] = stages
+    log RolesUpdated(account=account, participant=participant, scenario=scenario, stages=stages, by=msg.sender)
 
 
 ################################################################
@@ -191,23 +266,57 @@ def set_roles(account: address, roles: uint256):
 
 
 @external
-def set_service(firm: bytes32, scenario: uint8, opened: bool):
+def open_service(consent: Consent, signature: Bytes[65]):
     """
-    @notice A bank operator records that `firm` opened (or closed) the
-            service of `scenario` with the operator's bank (业务开通).
+    @notice 业务开通 / 信用信息授权: a bank operator with the scenario's
+            service stage submits the firm's signed consent, and the
+            service opens for the consent's bank, scenario and scope until
+            `valid_until`.
+    @param consent What the firm agreed to.
+    @param signature The EIP-712 signature (65 bytes, low s) by an account
+           bound to the firm.
     """
-    assert scenario >= codes.SCENARIO_RECEIVABLES and scenario <= codes.SCENARIO_MAX, "consortium: unknown scenario"
-    role: uint256 = codes.ROLE_RCV_SERVICE
-    if scenario == codes.SCENARIO_CREDIT_MATCH:
-        role = codes.ROLE_CM_SERVICE
-    bank: bytes32 = self._authorize(msg.sender, role)[0]
-    assert self._participants[firm] == convert(codes.KIND_ENTERPRISE, uint256) | _ACTIVE, "consortium: firm is not an active enterprise"
-    bit: uint256 = 1 << convert(scenario, uint256)
-    if opened:
-        self._services[firm][bank] |= bit
-    else:
-        self._services[firm][bank] &= ~bit
-    log ServiceUpdated(firm=firm, bank=bank, scenario=scenario, opened=opened, by=msg.sender)
+    bank: bytes32 = self._authorize(msg.sender, consent.scenario, codes.STAGE_SERVICE)[0]
+    assert bank == consent.bank, "consortium: the consent names another bank"
+    assert block.timestamp <= convert(consent.valid_until, uint256), "consortium: consent expired"
+    assert self._is_kind_active(consent.firm, codes.KIND_ENTERPRISE), "consortium: firm is not an active enterprise"
+    assert len(signature) == 65, "consortium: signature must be 65 bytes"
+    signer: address = ecdsa._recover_sig(self._consent_digest(consent), signature)
+    assert self.participant_of[signer] == consent.firm, "consortium: consent not signed by the firm"
+    assert not self.consent_nonce_used[consent.firm][consent.nonce], "consortium: consent already used or revoked"
+    self.consent_nonce_used[consent.firm][consent.nonce] = True
+    self._services[consent.firm][bank][consent.scenario] = (
+        convert(consent.valid_until, uint256) | (convert(consent.scope, uint256) << _SCOPE_SHIFT)
+    )
+    log ServiceUpdated(firm=consent.firm, bank=bank, scenario=consent.scenario, opened=True, scope=consent.scope, valid_until=consent.valid_until, by=msg.sender)
+
+
+@external
+def close_service(firm: bytes32, bank: bytes32, scenario: uint8):
+    """
+    @notice The firm (any account bound to it) or the regulator closes a
+            service: no new applications; live financings wind down.
+    @param firm The firm's id.
+    @param bank The bank's id.
+    @param scenario The scenario id.
+    """
+    assert msg.sender == ownable.owner or self._is_firm_account(msg.sender, firm), "consortium: only the firm or the regulator may close a service"
+    assert self._services[firm][bank][scenario] != 0, "consortium: service is not open"
+    self._services[firm][bank][scenario] = 0
+    log ServiceUpdated(firm=firm, bank=bank, scenario=scenario, opened=False, scope=0, valid_until=0, by=msg.sender)
+
+
+@external
+def revoke_consent(nonce: uint256):
+    """
+    @notice The firm revokes a consent it signed but no bank has submitted yet.
+    @param nonce The consent's nonce.
+    """
+    firm: bytes32 = self.participant_of[msg.sender]
+    assert self._is_kind_active(firm, codes.KIND_ENTERPRISE), "consortium: caller is not an account of an active firm"
+    assert not self.consent_nonce_used[firm][nonce], "consortium: consent already used or revoked"
+    self.consent_nonce_used[firm][nonce] = True
+    log ConsentRevoked(firm=firm, nonce=nonce, by=msg.sender)
 
 
 ################################################################
@@ -217,23 +326,38 @@ def set_service(firm: bytes32, scenario: uint8, opened: bool):
 
 @view
 @external
-def authorize(account: address, role: uint256) -> (bytes32, uint8):
+def authorize(account: address, scenario: uint8, stages: uint256) -> (bytes32, uint8):
     """
     @notice Reverts unless `account` is an operator of an active
-            participant and holds every bit of `role`.
+            participant (and an active head office) and holds every flag of
+            `stages` in `scenario`.
+    @param account The acting account.
+    @param scenario The scenario id.
+    @param stages The stage flags required.
     @return The participant id and its kind.
     """
-    return self._authorize(account, role)
+    return self._authorize(account, scenario, stages)
 
 
 @view
 @external
 def participant(participant: bytes32) -> (uint8, bool, bytes32):
     """
+    @param participant The participant's id.
     @return The kind (0 when unknown), whether it is active, and its parent.
     """
     word: uint256 = self._participants[participant]
-    return convert(word & 255, uint8), word & _ACTIVE != 0, self.parent_of[participant]
+    return convert(word & _KIND_MASK, uint8), word & _ACTIVE != 0, self.parent_of[participant]
+
+
+@view
+@external
+def is_active(participant: bytes32) -> bool:
+    """
+    @notice True when the participant and its head office (for a branch) are active.
+    @param participant The participant's id.
+    """
+    return self._is_active(participant)
 
 
 @view
@@ -241,11 +365,37 @@ def participant(participant: bytes32) -> (uint8, bool, bytes32):
 def is_service_opened(firm: bytes32, bank: bytes32, scenario: uint8) -> bool:
     """
     @notice True while the firm is an active enterprise and has the
-            scenario's service opened with `bank`.
+            scenario's service opened with `bank`, not yet lapsed.
+    @param firm The firm's id.
+    @param bank The bank's id.
+    @param scenario The scenario id.
     """
-    if self._participants[firm] != convert(codes.KIND_ENTERPRISE, uint256) | _ACTIVE:
+    if not self._is_kind_active(firm, codes.KIND_ENTERPRISE):
         return False
-    return self._services[firm][bank] & (1 << convert(scenario, uint256)) != 0
+    return block.timestamp <= self._services[firm][bank][scenario] & _U64
+
+
+@view
+@external
+def service(firm: bytes32, bank: bytes32, scenario: uint8) -> (uint64, uint32):
+    """
+    @param firm The firm's id.
+    @param bank The bank's id.
+    @param scenario The scenario id.
+    @return Until when the service is valid (0 when closed) and its scope.
+    """
+    word: uint256 = self._services[firm][bank][scenario]
+    return convert(word & _U64, uint64), convert(word >> _SCOPE_SHIFT, uint32)
+
+
+@view
+@external
+def consent_digest(consent: Consent) -> bytes32:
+    """
+    @notice The EIP-712 digest a firm signs for `consent`.
+    @param consent The consent.
+    """
+    return self._consent_digest(consent)
 
 
 ################################################################
@@ -255,27 +405,49 @@ def is_service_opened(firm: bytes32, bank: bytes32, scenario: uint8) -> bool:
 
 @view
 @internal
-def _authorize(account: address, role: uint256) -> (bytes32, uint8):
+def _authorize(account: address, scenario: uint8, stages: uint256) -> (bytes32, uint8):
     participant: bytes32 = self.participant_of[account]
     assert participant != empty(bytes32), "consortium: account is not an operator"
-    word: uint256 = self._participants[participant]
-    assert word & _ACTIVE != 0, "consortium: participant is deactivated"
-    # Deactivating a legal-person institution stops its branches (网点) too.
-    parent: bytes32 = self.parent_of[participant]
-    if parent != empty(bytes32):
-        assert self._participants[parent] & _ACTIVE != 0, "consortium: participant is deactivated"
-    assert role != 0 and self.roles_of[account] & role == role, "consortium: account lacks the role"
-    return participant, convert(word & 255, uint8)
+    assert self._is_active(participant), "consortium: participant is deactivated"
+    assert stages != 0 and self.roles_of[account][scenario] & stages == stages, "consortium: account lacks the role"
+    return participant, convert(self._participants[participant] & _KIND_MASK, uint8)
 
 
+@view
 @internal
-def _set_roles(account: address, participant: bytes32, roles: uint256):
-    kind: uint256 = self._participants[participant] & 255
-    allowed: uint256 = 0
-    if kind == convert(codes.KIND_BANK, uint256):
-        allowed = codes.BANK_ROLES
-    elif kind >= convert(codes.KIND_INSURER, uint256):
-        allowed = codes.DATA_PROVIDER_ROLES
-    assert roles & ~allowed == 0, "consortium: role not allowed for this kind of participant"
-    self.roles_of[account] = roles
-    log RolesUpdated(account=account, participant=participant, roles=roles, by=msg.sender)
+def _is_active(participant: bytes32) -> bool:
+    if self._participants[participant] & _ACTIVE == 0:
+        return False
+    # Branches are one level deep (`onboard` refuses deeper nesting).
+    parent: bytes32 = self.parent_of[participant]
+    return parent == empty(bytes32) or self._participants[parent] & _ACTIVE != 0
+
+
+@view
+@internal
+def _is_kind_active(participant: bytes32, kind: uint8) -> bool:
+    return self._participants[participant] == convert(kind, uint256) | _ACTIVE
+
+
+@view
+@internal
+def _is_firm_account(account: address, firm: bytes32) -> bool:
+    return firm != empty(bytes32) and self.participant_of[account] == firm
+
+
+@view
+@internal
+def _consent_digest(consent: Consent) -> bytes32:
+    return eip712._hash_typed_data_v4(
+        keccak256(
+            abi_encode(
+                CONSENT_TYPEHASH,
+                consent.firm,
+                consent.bank,
+                consent.scenario,
+                consent.scope,
+                consent.valid_until,
+                consent.nonce,
+            )
+        )
+    )

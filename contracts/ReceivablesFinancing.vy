@@ -27,8 +27,8 @@ exports: (
     lifecycle.financing,
     lifecycle.cited,
     lifecycle.financing_count,
-    lifecycle.verification_failures,
-    lifecycle.failures_by_reason,
+    lifecycle.verification.verification_failures,
+    lifecycle.verification.failures_by_reason,
     lifecycle.CONSORTIUM,
     lifecycle.LEDGER,
     lifecycle.SCENARIO,
@@ -37,16 +37,7 @@ exports: (
 
 @deploy
 def __init__(consortium: IConsortium, ledger: IDocumentLedger):
-    lifecycle.__init__(
-        consortium,
-        ledger,
-        codes.SCENARIO_RECEIVABLES,
-        codes.ROLE_RCV_APPLY,
-        codes.ROLE_RCV_ACCEPT,
-        codes.ROLE_RCV_REVIEW,
-        codes.ROLE_RCV_DISBURSE,
-        codes.ROLE_RCV_REPAY,
-    )
+    lifecycle.__init__(consortium, ledger, codes.SCENARIO_RECEIVABLES)
 
 
 @external

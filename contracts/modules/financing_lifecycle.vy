@@ -10,26 +10,33 @@
         Holds on the document ledger are taken at application, released on
         rejection or withdrawal, and consumed (not freed) at closing.
         Maker-checker: the applying account may not review.
-        A failed verification (核验) does not revert: it is counted per
-        bank and reason and logged, so the regulator can count failures.
-@dev A scenario contract `initializes` this module with its scenario id
-     and its five role bits, exports the stage functions, and implements
-     its own `apply` that calls `_apply` with the document type and any
-     scenario-specific cap.
+        A failed verification (核验) does not revert: the `verification`
+        module counts it per bank and reason and logs it.
+@dev A scenario contract `initializes` this module (which initializes
+     `verification`, its failure counters) with its scenario id, exports the stage functions, and implements its own
+     `apply` that calls `_apply` with the document type and any
+     scenario-specific cap. An operator acts in a stage when it holds that
+     stage's flag in this scenario (`codes.STAGE_*`).
+     The ledger is the one place that knows hold amounts: the lifecycle
+     keeps which documents a financing cites, and reads what it holds on
+     each from the ledger when it releases or consumes them.
      Storage per financing is two packed words (low bits first), so that
      an application writes three fresh slots at most for one document:
          head:    applicant address 0..159 | state 160..167 | currency
-                  168..183 | cited documents 184..191 | requested 192..255
+                  168..177 | document type 178..183 | cited documents
+                  184..191 | requested 192..255
          payment: disbursed 0..63 | repaid 64..127 | value day 128..159
                   | due day 160..191   (written from disbursement on)
-     plus the cited fingerprints and, only for several documents, their
-     amounts (a single document's amount is the requested amount).
+     plus the cited fingerprints.
      Amounts are minor units below 2**64, the ledger's bound on a face.
 """
 
 from ..interfaces import IConsortium
 from ..interfaces import IDocumentLedger
 from . import codes
+from . import verification
+
+initializes: verification
 
 ################################################################
 #                            EVENTS                            #
@@ -43,16 +50,6 @@ event FinancingApplied:
     currency: uint16
     amount: uint256
     documents: uint256
-
-
-event VerificationFailed:
-    bank: indexed(bytes32)
-    firm: indexed(bytes32)
-    fingerprint: indexed(bytes32)
-    reason: uint8
-    amount: uint256
-    currency: uint16
-    applicant: address
 
 
 event FinancingAccepted:
@@ -99,12 +96,16 @@ struct Financing:
     disbursed: uint256
     repaid: uint256
     documents: uint256
+    doc_type: uint8
     value_date: uint32
     due_date: uint32
 
 _ADDRESS_MASK: constant(uint256) = (1 << 160) - 1
 _STATE_SHIFT: constant(uint256) = 160
 _CURRENCY_SHIFT: constant(uint256) = 168
+_CURRENCY_MASK: constant(uint256) = 1023
+_DOC_TYPE_SHIFT: constant(uint256) = 178
+_DOC_TYPE_MASK: constant(uint256) = 63
 _COUNT_SHIFT: constant(uint256) = 184
 _REQUESTED_SHIFT: constant(uint256) = 192
 _STATE_MASK: constant(uint256) = 255 << _STATE_SHIFT
@@ -120,46 +121,26 @@ _DUE_SHIFT: constant(uint256) = 160
 CONSORTIUM: public(immutable(IConsortium))
 LEDGER: public(immutable(IDocumentLedger))
 SCENARIO: public(immutable(uint8))
-_ROLE_APPLY: immutable(uint256)
-_ROLE_ACCEPT: immutable(uint256)
-_ROLE_REVIEW: immutable(uint256)
-_ROLE_DISBURSE: immutable(uint256)
-_ROLE_REPAY: immutable(uint256)
 
 financing_count: public(uint256)
-# bank => reason => failed verifications (核验失败).
-verification_failures: public(HashMap[bytes32, HashMap[uint8, uint256]])
-failures_by_reason: public(HashMap[uint8, uint256])
 
 _heads: HashMap[uint256, uint256]
 _payments: HashMap[uint256, uint256]
 _cited: HashMap[uint256, HashMap[uint256, bytes32]]
-_cited_amounts: HashMap[uint256, HashMap[uint256, uint256]]
 
 
 @deploy
-def __init__(
-    consortium: IConsortium,
-    ledger: IDocumentLedger,
-    scenario: uint8,
-    role_apply: uint256,
-    role_accept: uint256,
-    role_review: uint256,
-    role_disburse: uint256,
-    role_repay: uint256,
-):
+def __init__(consortium: IConsortium, ledger: IDocumentLedger, scenario: uint8):
     """
-    @param scenario The scenario id (`codes.SCENARIO_*`) the firm must have opened.
-    @param role_apply The role bit of each stage, in lifecycle order.
+    @param consortium The consortium registry.
+    @param ledger The document ledger.
+    @param scenario The scenario id (`codes.SCENARIO_*`): the firm must
+           have opened its service, and operators act with its stages.
     """
+    verification.__init__()
     CONSORTIUM = consortium
     LEDGER = ledger
     SCENARIO = scenario
-    _ROLE_APPLY = role_apply
-    _ROLE_ACCEPT = role_accept
-    _ROLE_REVIEW = role_review
-    _ROLE_DISBURSE = role_disburse
-    _ROLE_REPAY = role_repay
 
 
 ################################################################
@@ -172,7 +153,7 @@ def accept(financing_id: uint256):
     """
     @notice 受理: the bank accepts the application for review.
     """
-    head: uint256 = self._load(financing_id, _ROLE_ACCEPT, codes.STATE_APPLIED)
+    head: uint256 = self._load(financing_id, codes.STAGE_ACCEPT, codes.STATE_APPLIED)
     self._heads[financing_id] = self._with_state(head, codes.STATE_ACCEPTED)
     log FinancingAccepted(financing_id=financing_id, operator=msg.sender)
 
@@ -183,16 +164,13 @@ def review(financing_id: uint256, approve: bool):
     @notice 审核: approve, or reject and free the documents. The account
             that applied may not review (maker-checker).
     """
-    head: uint256 = self._load(financing_id, _ROLE_REVIEW, codes.STATE_ACCEPTED)
+    head: uint256 = self._load(financing_id, codes.STAGE_REVIEW, codes.STATE_ACCEPTED)
     assert msg.sender != self._applicant(head), "financing: the applicant may not review"
     if approve:
         self._heads[financing_id] = self._with_state(head, codes.STATE_APPROVED)
     else:
         self._heads[financing_id] = self._with_state(head, codes.STATE_REJECTED)
-        fingerprints: DynArray[bytes32, codes.MAX_CITED] = []
-        amounts: DynArray[uint256, codes.MAX_CITED] = []
-        fingerprints, amounts = self._holds(financing_id, head)
-        extcall LEDGER.release(financing_id, fingerprints, amounts)
+        self._release(financing_id, head)
     log FinancingReviewed(financing_id=financing_id, operator=msg.sender, approved=approve)
 
 
@@ -202,14 +180,11 @@ def withdraw(financing_id: uint256):
     @notice The applying bank withdraws the application before
             disbursement; the documents are freed.
     """
-    head: uint256 = self._load(financing_id, _ROLE_APPLY, 0)
+    head: uint256 = self._load(financing_id, codes.STAGE_APPLY, 0)
     state: uint8 = self._state(head)
     assert state == codes.STATE_APPLIED or state == codes.STATE_ACCEPTED or state == codes.STATE_APPROVED, "financing: wrong state for this action"
     self._heads[financing_id] = self._with_state(head, codes.STATE_WITHDRAWN)
-    fingerprints: DynArray[bytes32, codes.MAX_CITED] = []
-    amounts: DynArray[uint256, codes.MAX_CITED] = []
-    fingerprints, amounts = self._holds(financing_id, head)
-    extcall LEDGER.release(financing_id, fingerprints, amounts)
+    self._release(financing_id, head)
     log FinancingWithdrawn(financing_id=financing_id, operator=msg.sender)
 
 
@@ -221,7 +196,7 @@ def register_disbursement(financing_id: uint256, amount: uint256, value_date: ui
     @param value_date Days since 1970-01-01.
     @param due_date Days since 1970-01-01, not before `value_date`.
     """
-    head: uint256 = self._load(financing_id, _ROLE_DISBURSE, codes.STATE_APPROVED)
+    head: uint256 = self._load(financing_id, codes.STAGE_DISBURSE, codes.STATE_APPROVED)
     assert amount != 0, "financing: amount must be positive"
     assert amount <= head >> _REQUESTED_SHIFT, "financing: disbursement exceeds the approved amount"
     assert due_date >= value_date, "financing: due date before value date"
@@ -240,7 +215,7 @@ def register_repayment(financing_id: uint256, amount: uint256):
     @notice 还款登记: a partial or full repayment. The full repayment
             closes the financing; its documents stay used.
     """
-    head: uint256 = self._load(financing_id, _ROLE_REPAY, codes.STATE_DISBURSED)
+    head: uint256 = self._load(financing_id, codes.STAGE_REPAY, codes.STATE_DISBURSED)
     word: uint256 = self._payments[financing_id]
     disbursed: uint256 = word & _U64
     repaid: uint256 = (word >> _REPAID_SHIFT) & _U64
@@ -253,8 +228,9 @@ def register_repayment(financing_id: uint256, amount: uint256):
         self._heads[financing_id] = self._with_state(head, codes.STATE_CLOSED)
         fingerprints: DynArray[bytes32, codes.MAX_CITED] = []
         amounts: DynArray[uint256, codes.MAX_CITED] = []
-        fingerprints, amounts = self._holds(financing_id, head)
-        extcall LEDGER.consume(financing_id, fingerprints, amounts)
+        fingerprints, amounts = self._live_holds(financing_id, head)
+        if len(fingerprints) != 0:
+            extcall LEDGER.consume(financing_id, self._doc_type(head), fingerprints, amounts)
     log RepaymentRegistered(financing_id=financing_id, operator=msg.sender, amount=amount, repaid=repaid, closed=closed)
 
 
@@ -278,11 +254,12 @@ def financing(financing_id: uint256) -> Financing:
         applicant=applicant,
         bank=staticcall CONSORTIUM.participant_of(applicant),
         state=self._state(head),
-        currency=convert((head >> _CURRENCY_SHIFT) & 65535, uint16),
+        currency=convert((head >> _CURRENCY_SHIFT) & _CURRENCY_MASK, uint16),
         requested=head >> _REQUESTED_SHIFT,
         disbursed=word & _U64,
         repaid=(word >> _REPAID_SHIFT) & _U64,
         documents=(head >> _COUNT_SHIFT) & 255,
+        doc_type=self._doc_type(head),
         value_date=convert((word >> _VALUE_SHIFT) & 4294967295, uint32),
         due_date=convert((word >> _DUE_SHIFT) & 4294967295, uint32),
     )
@@ -292,9 +269,12 @@ def financing(financing_id: uint256) -> Financing:
 @external
 def cited(financing_id: uint256) -> (DynArray[bytes32, codes.MAX_CITED], DynArray[uint256, codes.MAX_CITED]):
     """
-    @notice The documents a financing cites and the amount held on each.
+    @notice The documents a financing cites and the live amount the
+            ledger holds on each for it (zero once released or consumed).
     """
-    return self._holds(financing_id, self._heads[financing_id])
+    head: uint256 = self._heads[financing_id]
+    fingerprints: DynArray[bytes32, codes.MAX_CITED] = self._cited_documents(financing_id, head)
+    return fingerprints, staticcall LEDGER.holds(self, financing_id, self._doc_type(head), fingerprints)
 
 
 ################################################################
@@ -316,7 +296,7 @@ def _apply(
          is recorded and returns 0 instead of reverting.
     @return The new financing id, or 0 when verification failed.
     """
-    bank: bytes32 = (staticcall CONSORTIUM.authorize(msg.sender, _ROLE_APPLY))[0]
+    bank: bytes32 = (staticcall CONSORTIUM.authorize(msg.sender, SCENARIO, codes.STAGE_APPLY))[0]
     assert staticcall CONSORTIUM.is_service_opened(firm, bank, SCENARIO), "financing: firm has not opened the service with this bank"
     count: uint256 = len(fingerprints)
     assert count != 0, "financing: no documents cited"
@@ -325,11 +305,9 @@ def _apply(
     index: uint256 = 0
     # The ledger refuses malformed citations (lengths, zero amounts, a document
     # cited twice) by reverting, and returns a failed verification.
-    reason, index = extcall LEDGER.hold(financing_id, firm, currency, doc_type, fingerprints, amounts)
+    reason, index = extcall LEDGER.hold(financing_id, bank, firm, currency, doc_type, fingerprints, amounts)
     if reason != codes.REASON_OK:
-        self.verification_failures[bank][reason] += 1
-        self.failures_by_reason[reason] += 1
-        log VerificationFailed(bank=bank, firm=firm, fingerprint=fingerprints[index], reason=reason, amount=amounts[index], currency=currency, applicant=msg.sender)
+        verification._record(bank, firm, fingerprints[index], doc_type, reason, amounts[index], currency)
         return 0
 
     # Held amounts fit a document's face, below 2**64, so twenty of them cannot overflow.
@@ -337,19 +315,19 @@ def _apply(
     for amount: uint256 in amounts:
         total = unsafe_add(total, amount)
     assert total <= _U64, "financing: total amount too large"
+    assert convert(currency, uint256) <= _CURRENCY_MASK and convert(doc_type, uint256) <= _DOC_TYPE_MASK, "financing: invalid currency or document type"
 
     self.financing_count = financing_id
     self._heads[financing_id] = (
         convert(msg.sender, uint256)
         | (convert(codes.STATE_APPLIED, uint256) << _STATE_SHIFT)
         | (convert(currency, uint256) << _CURRENCY_SHIFT)
+        | (convert(doc_type, uint256) << _DOC_TYPE_SHIFT)
         | (count << _COUNT_SHIFT)
         | (total << _REQUESTED_SHIFT)
     )
     for i: uint256 in range(count, bound=codes.MAX_CITED):
         self._cited[financing_id][i] = fingerprints[i]
-        if count > 1:
-            self._cited_amounts[financing_id][i] = amounts[i]
     log FinancingApplied(financing_id=financing_id, bank=bank, firm=firm, applicant=msg.sender, currency=currency, amount=total, documents=count)
     return financing_id
 
@@ -364,7 +342,7 @@ def _load(financing_id: uint256, role: uint256, state: uint8) -> uint256:
     """
     head: uint256 = self._heads[financing_id]
     assert head != 0, "financing: unknown financing"
-    bank: bytes32 = (staticcall CONSORTIUM.authorize(msg.sender, role))[0]
+    bank: bytes32 = (staticcall CONSORTIUM.authorize(msg.sender, SCENARIO, role))[0]
     assert staticcall CONSORTIUM.participant_of(self._applicant(head)) == bank, "financing: operator belongs to another bank"
     assert state == 0 or self._state(head) == state, "financing: wrong state for this action"
     return head
@@ -372,17 +350,44 @@ def _load(financing_id: uint256, role: uint256, state: uint8) -> uint256:
 
 @view
 @internal
-def _holds(financing_id: uint256, head: uint256) -> (DynArray[bytes32, codes.MAX_CITED], DynArray[uint256, codes.MAX_CITED]):
-    count: uint256 = (head >> _COUNT_SHIFT) & 255
+def _cited_documents(financing_id: uint256, head: uint256) -> DynArray[bytes32, codes.MAX_CITED]:
+    fingerprints: DynArray[bytes32, codes.MAX_CITED] = []
+    for i: uint256 in range((head >> _COUNT_SHIFT) & 255, bound=codes.MAX_CITED):
+        fingerprints.append(self._cited[financing_id][i])
+    return fingerprints
+
+
+@view
+@internal
+def _live_holds(financing_id: uint256, head: uint256) -> (DynArray[bytes32, codes.MAX_CITED], DynArray[uint256, codes.MAX_CITED]):
+    """
+    @dev The cited documents this financing still holds on the ledger, and
+         how much: the regulator may have force-released some.
+    """
+    cited: DynArray[bytes32, codes.MAX_CITED] = self._cited_documents(financing_id, head)
+    held: DynArray[uint256, codes.MAX_CITED] = staticcall LEDGER.holds(self, financing_id, self._doc_type(head), cited)
     fingerprints: DynArray[bytes32, codes.MAX_CITED] = []
     amounts: DynArray[uint256, codes.MAX_CITED] = []
-    for i: uint256 in range(count, bound=codes.MAX_CITED):
-        fingerprints.append(self._cited[financing_id][i])
-        if count == 1:
-            amounts.append(head >> _REQUESTED_SHIFT)
-        else:
-            amounts.append(self._cited_amounts[financing_id][i])
+    for i: uint256 in range(len(cited), bound=codes.MAX_CITED):
+        if held[i] != 0:
+            fingerprints.append(cited[i])
+            amounts.append(held[i])
     return fingerprints, amounts
+
+
+@internal
+def _release(financing_id: uint256, head: uint256):
+    fingerprints: DynArray[bytes32, codes.MAX_CITED] = []
+    amounts: DynArray[uint256, codes.MAX_CITED] = []
+    fingerprints, amounts = self._live_holds(financing_id, head)
+    if len(fingerprints) != 0:
+        extcall LEDGER.release(financing_id, self._doc_type(head), fingerprints, amounts)
+
+
+@pure
+@internal
+def _doc_type(head: uint256) -> uint8:
+    return convert((head >> _DOC_TYPE_SHIFT) & _DOC_TYPE_MASK, uint8)
 
 
 @pure

@@ -66,6 +66,14 @@ class ScenarioNotAuthorised(AccessDenied):
     pass
 
 
+class ConsentInvalid(AccessDenied):
+    """The firm's signed consent (业务开通授权) is expired, replayed, revoked or not the firm's."""
+
+
+class NotDocumentRegistrar(AccessDenied):
+    """Only the provider that registered a document may void or correct it."""
+
+
 class Conflict(CrossborderError):
     """The thing already exists."""
 
@@ -185,8 +193,7 @@ REVERTS: dict[str, tuple[type[CrossborderError], str]] = {
         InvalidInput,
         "this role cannot be granted to this kind of institution",
     ),
-    "consortium: unknown scenario": (InvalidInput, "unknown scenario"),
-    "consortium: firm is not an active enterprise": (
+        "consortium: firm is not an active enterprise": (
         InvalidInput,
         "the firm is not an active enterprise on the platform",
     ),
@@ -202,30 +209,94 @@ REVERTS: dict[str, tuple[type[CrossborderError], str]] = {
     "ledger: face amount must be positive": (InvalidInput, "a document's amount must be positive"),
     "ledger: invalid currency code": (InvalidInput, "invalid ISO 4217 currency code"),
     "ledger: empty fingerprint": (InvalidInput, "a document or owner fingerprint is empty"),
-    "ledger: document already registered": (
-        Conflict,
-        "a document of the batch is already registered; nothing of the batch was registered",
-    ),
     "ledger: caller is not an authorised scenario": (
         ScenarioNotAuthorised,
         "the scenario contract is not authorised by the regulator",
-    ),
-    "ledger: caller was never an authorised scenario": (
-        ScenarioNotAuthorised,
-        "the contract was never authorised by the regulator as a scenario",
     ),
     "ledger: fingerprints and amounts differ in length": (
         InvalidInput,
         "each cited document needs exactly one amount",
     ),
-    "ledger: release exceeds the held amount": (
+    "ledger: no such live hold of this scenario and financing": (
         WrongState,
-        "cannot release more than the document holds",
+        "only the scenario and financing that hold a document may release or consume it, and at most what they hold",
     ),
-    "ledger: consume exceeds the held amount": (
+    "consortium: a branch may not have branches": (
+        InvalidInput,
+        "a branch (网点) must belong to a head office, not to another branch",
+    ),
+    "consortium: caller is not an account of an active firm": (
+        AccessDenied,
+        "only an account of an active firm may revoke its consents",
+    ),
+    "consortium: consent already used or revoked": (
+        ConsentInvalid,
+        "the firm's consent was already used or revoked (its nonce is spent)",
+    ),
+    "consortium: consent expired": (ConsentInvalid, "the firm's consent has expired"),
+    "consortium: consent not signed by the firm": (
+        ConsentInvalid,
+        "the consent is not signed by an account bound to the firm (or signs other terms)",
+    ),
+    "consortium: only the firm or the regulator may close a service": (
+        AccessDenied,
+        "only the firm or the regulator may close a service (业务关闭)",
+    ),
+    "consortium: service is not open": (WrongState, "the service is not open"),
+    "consortium: signature must be 65 bytes": (
+        ConsentInvalid,
+        "the consent signature must be 65 bytes (r, s, v)",
+    ),
+    "consortium: the consent names another bank": (
+        ConsentInvalid,
+        "the firm's consent names another bank",
+    ),
+    "consortium: the regulator's admin may not be an operator": (
+        InvalidInput,
+        "the regulator's admin account may not also be an institution's operator",
+    ),
+    "consortium: unknown stage": (InvalidInput, "unknown stage (role) flag"),
+    "ecdsa: invalid signature `s` value": (
+        ConsentInvalid,
+        "the consent signature is malleable (high s) and refused",
+    ),
+    "ecdsa: invalid signature": (ConsentInvalid, "the consent signature is invalid"),
+    "financing: invalid currency or document type": (
+        InvalidInput,
+        "invalid currency code or document type",
+    ),
+    "ledger: document registered by another provider": (
+        NotDocumentRegistrar,
+        "only the provider that registered the document may void or correct it",
+    ),
+    "ledger: face below the held amount": (
+        InvalidInput,
+        "the corrected face amount is below what financings already hold on the document",
+    ),
+    "ledger: no documents": (InvalidInput, "name at least one document"),
+    "ledger: not a scenario contract wired to this ledger and consortium": (
+        InvalidInput,
+        "the address is not a scenario contract wired to this ledger and consortium",
+    ),
+    "ledger: the bank is active": (
         WrongState,
-        "cannot consume more than the document holds",
+        "the bank is active: its holds are released only by its own financings",
     ),
+    "ledger: the document is held": (
+        WrongState,
+        "the document is held by a financing and cannot be voided",
+    ),
+    "ledger: the hold belongs to another bank": (
+        InvalidInput,
+        "the hold belongs to another bank",
+    ),
+    "ledger: the scenario is not stopped": (
+        WrongState,
+        "the scenario is authorised: stop it before force-releasing its holds",
+    ),
+    "ledger: too many registrars": (InvalidInput, "too many registering providers (65,535)"),
+    "ledger: unknown document": (UnknownEntity, "the document is not registered under this type"),
+    "ledger: unknown force-release reason": (InvalidInput, "unknown force-release reason code"),
     "financing: unknown financing": (UnknownEntity, "no such financing"),
     "financing: wrong state for this action": (
         WrongState,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from eth_utils.address import to_checksum_address
 
+from ..domain.codes import SCENARIO_TABLE
 from .abi import ContractAbi
 from .deployment import Deployment
 from .rpc import RpcClient
@@ -27,7 +28,8 @@ def deploy(
     path: Path,
     sender: TransactionSender | None = None,
 ) -> Deployment:
-    """Deploys the consortium, the ledger and the receivables scenario, then authorises it.
+    """Deploys the consortium, the ledger and the receivables scenario, writes the scenario
+    table's rows (``SCENARIO_TABLE``) and authorises the scenario on the ledger.
 
     The deploying account becomes the regulator's admin (the consortium owner).
     """
@@ -37,8 +39,24 @@ def deploy(
     consortium = _create(sender, regulator, abis["Consortium"])
     ledger = _create(sender, regulator, abis["DocumentLedger"], consortium)
     receivables = _create(sender, regulator, abis["ReceivablesFinancing"], consortium, ledger)
-    data = abis["DocumentLedger"].encode_call("set_scenario", receivables, True)
-    sender.transact(TxRequest(signer=regulator, to=ledger, data=data))
+    setup = [
+        TxRequest(
+            signer=regulator,
+            to=consortium,
+            data=abis["Consortium"].encode_call("define_roles", int(sc), int(kind), int(stages)),
+        )
+        for (sc, kind), stages in SCENARIO_TABLE.items()
+    ]
+    setup.append(
+        TxRequest(
+            signer=regulator,
+            to=ledger,
+            data=abis["DocumentLedger"].encode_call("set_scenario", receivables, True),
+        )
+    )
+    for receipt in sender.wait(sender.send_many(setup)):
+        if receipt.status != 1:
+            raise sender.revert_error_of(receipt)
     deployment = Deployment(
         chain_id=chain_id,
         block=start,

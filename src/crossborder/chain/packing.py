@@ -1,4 +1,4 @@
-"""The ledger's packed document word (see the layout in ``contracts/DocumentLedger.vy``)."""
+"""The ledger's packed words (see the layouts in ``contracts/DocumentLedger.vy``)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import NamedTuple
 
 from ..domain.codes import DocumentStatus
 
+_U16 = (1 << 16) - 1
+_U32 = (1 << 32) - 1
 _U64 = (1 << 64) - 1
 
 
@@ -13,13 +15,13 @@ class DocumentWord(NamedTuple):
     face: int
     held: int
     currency: int
-    doc_type: int
+    registrar: int
     issued_day: int
     since: int
 
     @property
     def status(self) -> DocumentStatus:
-        if self.doc_type == 0:
+        if self.face == 0:
             return DocumentStatus.UNKNOWN
         if self.held == 0:
             return DocumentStatus.FREE
@@ -28,9 +30,21 @@ class DocumentWord(NamedTuple):
         return DocumentStatus.PARTLY_USED
 
 
+class HoldRecord(NamedTuple):
+    """One hold of one scenario's financing on one document."""
+
+    live: int
+    consumed: int
+    bank_tag: bytes  # the top 16 bytes of the holding bank's id
+
+
 def held(word: int) -> int:
     """The held amount alone: the bulk screening test (non-zero means already used)."""
     return (word >> 64) & _U64
+
+
+def face(word: int) -> int:
+    return word & _U64
 
 
 def unpack(word: int) -> DocumentWord:
@@ -38,8 +52,12 @@ def unpack(word: int) -> DocumentWord:
     return DocumentWord(
         word & _U64,
         held(word),
-        (word >> 128) & 0xFFFF,
-        (word >> 144) & 0xFF,
-        (word >> 152) & 0xFFFF,
-        (word >> 168) & 0xFFFFFFFF,
+        (word >> 128) & _U16,
+        (word >> 144) & _U16,
+        (word >> 160) & _U16,
+        (word >> 176) & _U32,
     )
+
+
+def unpack_hold(record: int) -> HoldRecord:
+    return HoldRecord(record & _U64, (record >> 64) & _U64, (record >> 128).to_bytes(16, "big"))

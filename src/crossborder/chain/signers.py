@@ -52,6 +52,10 @@ class Signer(Protocol):
         """Sign a transaction dict (eth-account's fields) and return the raw signed bytes."""
         ...
 
+    def sign_typed_data(self, message: Mapping[str, Any]) -> bytes:
+        """Sign an EIP-712 message (domain, types, primaryType, message); 65 bytes r, s, v."""
+        ...
+
 
 class LocalSigner:
     """Signs with a private key held in memory.
@@ -75,6 +79,10 @@ class LocalSigner:
     def sign(self, tx: Mapping[str, Any]) -> bytes:
         """Sign a transaction dict and return the raw signed bytes."""
         return bytes(self._account.sign_transaction(dict(tx)).raw_transaction)
+
+    def sign_typed_data(self, message: Mapping[str, Any]) -> bytes:
+        """Sign an EIP-712 message (domain, types, primaryType, message); 65 bytes r, s, v."""
+        return bytes(self._account.sign_typed_data(full_message=dict(message)).signature)
 
     @classmethod
     def from_keystore(cls, path: Path, passphrase: str | None = None) -> LocalSigner:

@@ -18,62 +18,73 @@ class ParticipantKind(IntEnum):
     LOGISTICS = 7
 
 
-class Role(IntFlag):
-    """Operator roles: one bit per resource (资源) of the platform's function list."""
+class Stage(IntFlag):
+    """Operator roles are stages (resources, 资源) held per scenario: an account's roles are a
+    set of stage flags in each scenario (``Consortium.roles_of(account, scenario)``)."""
 
-    RCV_APPLY = 1 << 0
-    RCV_ACCEPT = 1 << 1
-    RCV_REVIEW = 1 << 2
-    RCV_DISBURSE = 1 << 3
-    RCV_REPAY = 1 << 4
-    RCV_STATISTICS = 1 << 5
-    RCV_SERVICE = 1 << 6
-    POL_APPLY = 1 << 8
-    POL_ACCEPT = 1 << 9
-    POL_REVIEW = 1 << 10
-    POL_DISBURSE = 1 << 11
-    POL_REPAY = 1 << 12
-    FREIGHT_VERIFY = 1 << 16
-    CM_OUTLETS = 1 << 20
-    CM_MATCH = 1 << 21
-    CM_ACCEPT = 1 << 22
-    CM_SERVICE = 1 << 23
-    DOC_REGISTER = 1 << 32
+    APPLY = 1 << 0
+    ACCEPT = 1 << 1
+    REVIEW = 1 << 2
+    DISBURSE = 1 << 3
+    REPAY = 1 << 4
+    STATISTICS = 1 << 5
+    SERVICE = 1 << 6
+    VERIFY = 1 << 7
+    OUTLETS = 1 << 8
+    MATCH = 1 << 9
+    REGISTER = 1 << 10
 
 
-ROLE_LABELS: dict[Role, str] = {
-    Role.RCV_APPLY: "应收账款融资代申请 receivables apply on behalf",
-    Role.RCV_ACCEPT: "应收账款融资受理 receivables accept",
-    Role.RCV_REVIEW: "应收账款融资审核 receivables review",
-    Role.RCV_DISBURSE: "应收账款融资放款登记 receivables disbursement registration",
-    Role.RCV_REPAY: "应收账款融资还款登记 receivables repayment registration",
-    Role.RCV_STATISTICS: "融资业务银行统计员 bank financing statistician",
-    Role.RCV_SERVICE: "企业出口融资业务开通 export financing service opening",
-    Role.POL_APPLY: "保单融资代申请 policy financing apply on behalf",
-    Role.POL_ACCEPT: "保单融资受理 policy financing accept",
-    Role.POL_REVIEW: "保单融资审核 policy financing review",
-    Role.POL_DISBURSE: "保单融资放款登记 policy financing disbursement registration",
-    Role.POL_REPAY: "保单融资还款登记 policy financing repayment registration",
-    Role.FREIGHT_VERIFY: "运费付汇业务核验 freight payment verification",
-    Role.CM_OUTLETS: "融资授信业务办理银行信息维护 credit outlets maintenance",
-    Role.CM_MATCH: "融资授信对接 credit matching",
-    Role.CM_ACCEPT: "融资授信受理 credit acceptance",
-    Role.CM_SERVICE: "企业融资授信申请业务开通 credit application service opening",
-    Role.DOC_REGISTER: "单证登记 document registration",
+STAGE_LABELS: dict[Stage, str] = {
+    Stage.APPLY: "代申请 apply on behalf",
+    Stage.ACCEPT: "受理 accept",
+    Stage.REVIEW: "审核 review",
+    Stage.DISBURSE: "放款登记 disbursement registration",
+    Stage.REPAY: "还款登记 repayment registration",
+    Stage.STATISTICS: "融资业务银行统计员 bank statistician",
+    Stage.SERVICE: "业务开通 service opening",
+    Stage.VERIFY: "付汇核验 payment verification",
+    Stage.OUTLETS: "银行信息维护 outlet maintenance",
+    Stage.MATCH: "对接 matching",
+    Stage.REGISTER: "单证登记 document registration",
 }
-
-BANK_ROLES = Role(0)
-for _role in Role:
-    if _role is not Role.DOC_REGISTER:
-        BANK_ROLES |= _role
-DATA_PROVIDER_ROLES = Role.DOC_REGISTER
 
 
 class Scenario(IntEnum):
+    """Scenarios (模块); 0 is the platform itself (document registration)."""
+
+    PLATFORM = 0
     RECEIVABLES = 1
     POLICY = 2
     LOGISTICS = 3
     CREDIT_MATCH = 4
+
+
+FINANCING_STAGES = (
+    Stage.APPLY
+    | Stage.ACCEPT
+    | Stage.REVIEW
+    | Stage.DISBURSE
+    | Stage.REPAY
+    | Stage.STATISTICS
+    | Stage.SERVICE
+)
+
+# The scenario table: the stages each kind of participant may hold in each scenario. The deploy
+# writes every row to `Consortium.define_roles`; a new scenario is new rows here and a thin
+# contract, nothing else.
+SCENARIO_TABLE: dict[tuple[Scenario, ParticipantKind], Stage] = {
+    (Scenario.PLATFORM, ParticipantKind.CUSTOMS): Stage.REGISTER,
+    (Scenario.PLATFORM, ParticipantKind.TAX): Stage.REGISTER,
+    (Scenario.PLATFORM, ParticipantKind.LOGISTICS): Stage.REGISTER,
+    (Scenario.PLATFORM, ParticipantKind.INSURER): Stage.REGISTER,
+    (Scenario.RECEIVABLES, ParticipantKind.BANK): FINANCING_STAGES,
+}
+
+
+def allowed_stages(scenario: Scenario, kind: ParticipantKind) -> Stage:
+    """The stages ``kind`` may hold in ``scenario`` (none when the table has no row)."""
+    return SCENARIO_TABLE.get((scenario, kind), Stage(0))
 
 
 class DocumentType(IntEnum):
@@ -112,6 +123,19 @@ class Reason(IntEnum):
     CURRENCY_MISMATCH = 4
     DUPLICATE = 5
     OVER_FINANCED = 6
+
+
+class ForceReason(IntEnum):
+    """Why the regulator force-released a financing's holds."""
+
+    SCENARIO_STOPPED = 1
+    BANK_DEACTIVATED = 2
+
+
+class SkipReason(IntEnum):
+    """Why a registration batch skipped a document."""
+
+    ALREADY_REGISTERED = 1
 
 
 class DocumentStatus(IntEnum):
