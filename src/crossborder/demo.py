@@ -10,17 +10,26 @@ from decimal import Decimal
 from pathlib import Path
 
 from .chain.signers import Signer
-from .domain.codes import ParticipantKind, Role
+from .domain.codes import ParticipantKind, Scenario, Stage
 from .domain.identifiers import make_uscc
 from .domain.models import Citation, Declaration, FinancingApplication
 from .domain.money import Money
 from .errors import CrossborderError
-from .services.consortium import ConsortiumAdmin, Operator, participant_info
+from .services.consortium import (
+    ConsortiumAdmin,
+    Operator,
+    participant_info,
+    service_status,
+    sign_consent,
+)
 from .services.documents import DocumentRegistry, Screening
 from .services.platform import Platform
 from .services.receivables import ReceivablesDesk
 
-BANK_STAGES = (Role.RCV_APPLY, Role.RCV_ACCEPT, Role.RCV_REVIEW, Role.RCV_DISBURSE, Role.RCV_REPAY)
+BANK_STAGES = (Stage.APPLY, Stage.ACCEPT, Stage.REVIEW, Stage.DISBURSE, Stage.REPAY)
+RCV = Scenario.RECEIVABLES
+# Firms sign their consents for a year.
+CONSENT_VALIDITY = dt.timedelta(days=365)
 
 
 # Stand-in codes (made-up bodies with valid check characters), never real institutions.
@@ -41,10 +50,11 @@ FIRMS = {
 class BankDesks:
     name: str
     uscc: str
-    signers: dict[Role, Signer]
+    signers: dict[Stage, Signer]
     opener: Signer
+    statistician: Signer
 
-    def desk(self, platform: Platform, role: Role) -> ReceivablesDesk:
+    def desk(self, platform: Platform, role: Stage) -> ReceivablesDesk:
         return ReceivablesDesk(platform, self.signers[role])
 
 
@@ -57,34 +67,54 @@ class Story:
         self.lines.append((actor, action, outcome))
 
 
-def onboard(platform: Platform, signers: Sequence[Signer]) -> tuple[Signer, dict[str, BankDesks]]:
-    """Onboards the demo consortium (idempotent: participants already there are kept)."""
+def onboard(
+    platform: Platform, signers: Sequence[Signer]
+) -> tuple[Signer, dict[str, BankDesks], dict[str, Signer]]:
+    """Onboards the demo consortium (idempotent: participants already there are kept).
+
+    Each firm gets a bound account that signs its consents; each bank submits them.
+    """
     regulator, customs = signers[0], signers[1]
     admin = ConsortiumAdmin(platform, regulator)
     banks: dict[str, BankDesks] = {}
     next_signer = 2
-    plan: list[tuple[str, ParticipantKind, list[Operator]]] = [
-        (REGULATOR_USCC, ParticipantKind.REGULATOR, []),
-        (CUSTOMS_USCC, ParticipantKind.CUSTOMS, [Operator(customs.address, Role.DOC_REGISTER)]),
+    customs_ops = [Operator(customs.address, {Scenario.PLATFORM: Stage.REGISTER})]
+    plan: list[tuple[str, ParticipantKind, str | None, list[Operator]]] = [
+        (REGULATOR_USCC, ParticipantKind.REGULATOR, None, []),
+        (CUSTOMS_USCC, ParticipantKind.CUSTOMS, None, customs_ops),
     ]
     for name, uscc in BANKS.items():
         ops = {role: signers[next_signer + i] for i, role in enumerate(BANK_STAGES)}
         opener = signers[next_signer + len(BANK_STAGES)]
-        next_signer += len(BANK_STAGES) + 1
-        banks[name] = BankDesks(name, uscc, ops, opener)
-        operators = [Operator(s.address, r) for r, s in ops.items()]
+        statistician = signers[next_signer + len(BANK_STAGES) + 1]
+        next_signer += len(BANK_STAGES) + 2
+        banks[name] = BankDesks(name, uscc, ops, opener, statistician)
+        operators = [Operator(s.address, {RCV: r}) for r, s in ops.items()]
         # The applicant is a senior operator who also reviews others' applications (maker-checker).
-        operators[0] = Operator(ops[Role.RCV_APPLY].address, Role.RCV_APPLY | Role.RCV_REVIEW)
-        operators.append(Operator(opener.address, Role.RCV_SERVICE))
-        plan.append((uscc, ParticipantKind.BANK, operators))
-    plan += [(uscc, ParticipantKind.ENTERPRISE, []) for uscc in FIRMS.values()]
-    for uscc, kind, operators in plan:
-        if participant_info(platform, admin.participant_id(uscc)).kind is None:
-            admin.onboard(uscc, kind, operators=operators)
+        operators[0] = Operator(ops[Stage.APPLY].address, {RCV: Stage.APPLY | Stage.REVIEW})
+        operators.append(Operator(opener.address, {RCV: Stage.SERVICE}))
+        operators.append(Operator(statistician.address, {RCV: Stage.STATISTICS}))
+        plan.append((uscc, ParticipantKind.BANK, None, operators))
+    firm_signers: dict[str, Signer] = {}
+    for uscc in FIRMS.values():
+        firm_signers[uscc] = signers[next_signer]
+        next_signer += 1
+        plan.append(
+            (uscc, ParticipantKind.ENTERPRISE, None, [Operator(firm_signers[uscc].address)])
+        )
+    missing = [
+        p for p in plan if participant_info(platform, admin.participant_id(p[0])).kind is None
+    ]
+    admin.onboard_many(missing)
+    until = dt.datetime.now(dt.UTC) + CONSENT_VALIDITY
     for bank in banks.values():
-        for firm in FIRMS.values():
-            ReceivablesDesk(platform, bank.opener).open_service(firm)
-    return customs, banks
+        consents = [
+            sign_consent(platform, firm_signers[firm], firm, bank.uscc, RCV, until)
+            for firm in FIRMS.values()
+            if service_status(platform, firm, bank.uscc, RCV)[0] is None
+        ]
+        ReceivablesDesk(platform, bank.opener).open_services(consents)
+    return customs, banks, firm_signers
 
 
 def write_names(path: Path) -> Path:
@@ -102,8 +132,13 @@ def run_story(
 ) -> Story:
     """The receivables story: a second bank is refused a declaration the first already financed."""
     story = Story()
-    customs, banks = onboard(platform, signers)
+    customs, banks, _ = onboard(platform, signers)
     story.say("Regulator 外汇局", "onboarded the consortium", "customs, 2 banks, 3 firms")
+    story.say(
+        "Firms 企业",
+        "signed consents (业务开通授权), submitted by each bank",
+        "receivables service open at both banks",
+    )
     bank_a, bank_b = banks["Bank A"], banks["Bank B"]
     firms = list(FIRMS.values())
 
@@ -127,20 +162,20 @@ def run_story(
     )
     d0, d1 = declarations[0], declarations[1]
     progress("Bank A finances declaration 1 in full …")
-    apply_a = bank_a.desk(platform, Role.RCV_APPLY)
+    apply_a = bank_a.desk(platform, Stage.APPLY)
     fid = apply_a.apply(
         FinancingApplication(
             firm=d0.exporter, citations=(Citation(declaration=d0.number, amount=d0.amount),)
         )
     )
     story.say("Bank A 代申请", f"applied against {d0.number} for {d0.amount}", f"financing #{fid}")
-    bank_a.desk(platform, Role.RCV_ACCEPT).accept(fid)
+    bank_a.desk(platform, Stage.ACCEPT).accept(fid)
     try:
         apply_a.review(fid, True)
     except CrossborderError as error:
         story.say("Bank A applicant", "tried to approve its own application", f"refused: {error}")
-    bank_a.desk(platform, Role.RCV_REVIEW).review(fid, True)
-    bank_a.desk(platform, Role.RCV_DISBURSE).register_disbursement(
+    bank_a.desk(platform, Stage.REVIEW).review(fid, True)
+    bank_a.desk(platform, Stage.DISBURSE).register_disbursement(
         fid, d0.amount, today, today + dt.timedelta(days=90)
     )
     story.say(
@@ -148,7 +183,7 @@ def run_story(
     )
 
     progress("Bank B tries the same declaration …")
-    apply_b = bank_b.desk(platform, Role.RCV_APPLY)
+    apply_b = bank_b.desk(platform, Stage.APPLY)
     for citation, what in (
         (
             Citation(declaration=d0.number, amount=Money(amount=Decimal("50000"), currency="USD")),
@@ -170,10 +205,10 @@ def run_story(
         except CrossborderError as error:
             story.say("Bank B 代申请", f"{what}: {citation.amount}", f"refused — {error}")
 
-    bank_a.desk(platform, Role.RCV_REPAY).register_repayment(
+    bank_a.desk(platform, Stage.REPAY).register_repayment(
         fid, Money(amount=Decimal("20000"), currency="USD")
     )
-    record = bank_a.desk(platform, Role.RCV_REPAY).financing(fid)
+    record = bank_a.desk(platform, Stage.REPAY).financing(fid)
     story.say(
         "Bank A 还款登记", "partial repayment USD 20,000.00", f"outstanding {record.outstanding}"
     )

@@ -193,7 +193,7 @@ REVERTS: dict[str, tuple[type[CrossborderError], str]] = {
         InvalidInput,
         "this role cannot be granted to this kind of institution",
     ),
-        "consortium: firm is not an active enterprise": (
+    "consortium: firm is not an active enterprise": (
         InvalidInput,
         "the firm is not an active enterprise on the platform",
     ),

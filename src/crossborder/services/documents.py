@@ -11,15 +11,16 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from ..chain.abi import DecodedEvent
 from ..chain.codec import decode_uint256_array, encode_document_row, encode_static_array_call
 from ..chain.packing import held, unpack
-from ..chain.rpc import RpcError, revert_reason
+from ..chain.rpc import Log, RpcError, revert_reason
 from ..chain.sender import TxRequest
 from ..chain.signers import Signer
-from ..domain.codes import DocumentStatus, DocumentType
+from ..domain.codes import DocumentStatus, DocumentType, SkipReason
 from ..domain.models import Declaration, DocumentInfo, from_day, to_day
 from ..domain.money import Money, currency_by_numeric
-from ..errors import Conflict, InvalidInput, from_revert
+from ..errors import InvalidInput, from_revert
 from .platform import Platform
 
 LEDGER = "DocumentLedger"
@@ -28,15 +29,26 @@ MAX_REGISTER = 500
 QUERY_BATCH = 2000
 # Measured: 26,600 gas a document in a batch of 100; the margin covers larger batches.
 GAS_PER_DOCUMENT = 30_000
-GAS_PER_BATCH = 60_000
+# The first batch of a provider also assigns its registrar index (three fresh slots).
+GAS_PER_BATCH = 130_000
 
 Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
 class RegistrationResult:
+    """What a registration did.
+
+    Attributes:
+        documents: How many documents were registered.
+        transactions: How many transactions it took.
+        skipped: Each document not registered, by number, with the reason: already on the
+            ledger (found before sending, or registered by someone else meanwhile).
+    """
+
     documents: int
     transactions: int
+    skipped: tuple[tuple[str, SkipReason], ...] = ()
 
 
 class DocumentRegistry:
@@ -55,75 +67,150 @@ class DocumentRegistry:
     ) -> RegistrationResult:
         """Registers customs declarations (报关单); only fingerprints and amounts go on chain.
 
-        Every declaration is validated, and the whole set checked against the ledger for
-        documents already registered, before anything is signed.
+        Every declaration is validated before anything is signed. Declarations already on the
+        ledger are skipped, not sent, and returned with their reason; so are any that another
+        registration took meanwhile (the ledger skips them and logs why).
 
         Raises:
             InvalidInput: A malformed declaration, or one listed twice.
-            Conflict: Declarations already on the ledger (named in the message).
         """
         if not 1 <= batch_size <= MAX_REGISTER:
             raise InvalidInput(f"batch size must be between 1 and {MAX_REGISTER}")
         fp = self.platform.fingerprints
         owners: dict[str, bytes] = {}  # firms repeat: fingerprint each once
-        rows: dict[DocumentType, list[bytes]] = {}
-        fingerprints: list[bytes] = []
-        numbers: list[str] = []
+        by_type: dict[DocumentType, list[tuple[str, bytes, bytes]]] = {}
+        seen: set[str] = set()
         for declaration in declarations:
+            if declaration.number in seen:
+                raise InvalidInput(f"declaration {declaration.number} is listed twice")
+            seen.add(declaration.number)
             fingerprint = fp.declaration(declaration.number)
-            fingerprints.append(fingerprint)
-            numbers.append(declaration.number)
-            rows.setdefault(declaration.doc_type, []).append(
-                encode_document_row(
-                    fingerprint,
-                    owners.get(declaration.exporter)
-                    or owners.setdefault(
-                        declaration.exporter, fp.participant(declaration.exporter)
-                    ),
-                    declaration.amount.to_minor(),
-                    declaration.amount.currency.numeric,
-                    to_day(declaration.export_date),
+            owner = owners.get(declaration.exporter) or owners.setdefault(
+                declaration.exporter, fp.participant(declaration.exporter)
+            )
+            row = encode_document_row(
+                fingerprint,
+                owner,
+                declaration.amount.to_minor(),
+                declaration.amount.currency.numeric,
+                to_day(declaration.export_date),
+            )
+            by_type.setdefault(declaration.doc_type, []).append(
+                (declaration.number, fingerprint, row)
+            )
+        skipped: list[tuple[str, SkipReason]] = []
+        batches: list[tuple[TxRequest, list[tuple[str, bytes]]]] = []
+        for doc_type, entries in by_type.items():
+            words = screen_words(self.platform, doc_type, [f for _, f, _ in entries])
+            fresh = [e for e, word in zip(entries, words, strict=True) if not word]
+            skipped += [
+                (n, SkipReason.ALREADY_REGISTERED)
+                for (n, _, _), w in zip(entries, words, strict=True)
+                if w
+            ]
+            for start in range(0, len(fresh), batch_size):
+                chunk = fresh[start : start + batch_size]
+                data = encode_static_array_call(
+                    self._selector, [int(doc_type)], [row for _, _, row in chunk]
                 )
-            )
-        if len(set(fingerprints)) != len(fingerprints):
-            raise InvalidInput("a declaration is listed twice")
-        existing = [
-            n
-            for n, word in zip(numbers, screen_words(self.platform, fingerprints), strict=True)
-            if word
-        ]
-        if existing:
-            shown = ", ".join(existing[:5]) + (" …" if len(existing) > 5 else "")
-            raise Conflict(
-                f"{len(existing)} declaration(s) already registered: {shown}; nothing was sent"
-            )
-        batches: list[tuple[TxRequest, int]] = []
-        for doc_type, doc_rows in rows.items():
-            for start in range(0, len(doc_rows), batch_size):
-                chunk = doc_rows[start : start + batch_size]
-                data = encode_static_array_call(self._selector, [int(doc_type)], chunk)
                 request = TxRequest(
                     signer=self.signer,
                     to=self.platform.address(LEDGER),
                     data=data,
                     gas=GAS_PER_BATCH + GAS_PER_DOCUMENT * len(chunk),
                 )
-                batches.append((request, len(chunk)))
-        transactions = self._send(batches, progress)
-        return RegistrationResult(documents=len(fingerprints), transactions=transactions)
+                batches.append((request, [(n, f) for n, f, _ in chunk]))
+        confirmed = self._send(batches, progress)
+        registered = sum(int(event.args["count"]) for event in confirmed)
+        if registered != sum(len(docs) for _, docs in batches):
+            skipped += self._raced(batches, confirmed)
+        return RegistrationResult(
+            documents=registered, transactions=len(confirmed), skipped=tuple(skipped)
+        )
 
-    def _send(self, batches: Sequence[tuple[TxRequest, int]], progress: Progress | None) -> int:
+    def void_declarations(self, numbers: Sequence[str], export: bool = True) -> int:
+        """Voids declarations this provider registered and nothing holds (a correction).
+
+        Returns:
+            How many were voided (all of them, or the call raises).
+
+        Raises:
+            NotDocumentRegistrar: Another provider registered one of them.
+            WrongState: One is held by a financing.
+        """
+        if not numbers:
+            raise InvalidInput("name at least one declaration to void")
+        doc_type = DocumentType.EXPORT_DECLARATION if export else DocumentType.IMPORT_DECLARATION
+        fingerprints = [self.platform.fingerprints.declaration(n) for n in numbers]
+        if len(set(fingerprints)) != len(fingerprints):
+            raise InvalidInput("a declaration is listed twice")
+        request = self.platform.request(self.signer, LEDGER, "void", int(doc_type), fingerprints)
+        self.platform.sender.estimate(request)
+        self.platform.sender.transact(request)
+        return len(fingerprints)
+
+    def correct_face(self, number: str, amount: Money, export: bool = True) -> None:
+        """Corrects a registered declaration's amount; never below what financings hold on it."""
+        doc_type = DocumentType.EXPORT_DECLARATION if export else DocumentType.IMPORT_DECLARATION
+        fingerprint = self.platform.fingerprints.declaration(number)
+        info = Screening(self.platform).documents(doc_type, [fingerprint])[0]
+        if info.face is None:
+            raise InvalidInput(f"declaration {number} is not registered")
+        if amount.currency != info.face.currency:
+            raise InvalidInput(
+                f"declaration {number} is in {info.face.currency.code}, not {amount.currency.code}"
+            )
+        units = amount.to_minor()
+        if units <= 0:
+            raise InvalidInput("the amount must be positive")
+        request = self.platform.request(
+            self.signer, LEDGER, "correct_face", int(doc_type), fingerprint, units
+        )
+        self.platform.sender.estimate(request)
+        self.platform.sender.transact(request)
+
+    def _send(
+        self,
+        batches: Sequence[tuple[TxRequest, list[tuple[str, bytes]]]],
+        progress: Progress | None,
+    ) -> list[DecodedEvent]:
         """Sends every batch; each is confirmed by the ledger's DocumentsRegistered event."""
-        counts = [count for _, count in batches]
+        counts = [len(docs) for _, docs in batches]
         report = None if progress is None else lambda done: progress(sum(counts[i] for i in done))
-        confirmed = self.platform.send_confirmed(
+        return self.platform.send_confirmed(
             [request for request, _ in batches], LEDGER, ("DocumentsRegistered",), report
         )
-        return len(confirmed)
+
+    def _raced(
+        self,
+        batches: Sequence[tuple[TxRequest, list[tuple[str, bytes]]]],
+        confirmed: Sequence[DecodedEvent],
+    ) -> list[tuple[str, SkipReason]]:
+        """The documents the ledger skipped because another registration took them first.
+
+        Rare (two registrations of one document at once): one ``eth_getLogs`` over the blocks
+        the batches were mined in finds the ledger's ``DocumentSkipped`` events.
+        """
+        blocks = [e.log.block_number for e in confirmed if isinstance(e.log, Log)]
+        skipped: list[tuple[str, SkipReason]] = []
+        events = self.platform.rpc.get_logs(
+            address=self.platform.address(LEDGER),
+            topics=[self.platform.abis[LEDGER].event_topic("DocumentSkipped")],
+            from_block=min(blocks),
+            to_block=max(blocks),
+        )
+        mine = {f: n for _, docs in batches for n, f in docs}
+        for event in self.platform.decode(events, "DocumentSkipped"):
+            number = mine.get(bytes(event.args["fingerprint"]))
+            if number is not None:
+                skipped.append((number, SkipReason(int(event.args["reason"]))))
+        return skipped
 
 
-def screen_words(platform: Platform, fingerprints: Sequence[bytes]) -> list[int]:
-    """The ledger's packed word of each fingerprint (0 for an unknown document)."""
+def screen_words(
+    platform: Platform, doc_type: DocumentType, fingerprints: Sequence[bytes]
+) -> list[int]:
+    """The ledger's packed word of each document of ``doc_type`` (0 for an unknown one)."""
     if not fingerprints:
         return []
     selector = platform.abis[LEDGER].selector("documents")
@@ -131,7 +218,7 @@ def screen_words(platform: Platform, fingerprints: Sequence[bytes]) -> list[int]
     calls = []
     for start in range(0, len(fingerprints), QUERY_BATCH):
         chunk = fingerprints[start : start + QUERY_BATCH]
-        data = encode_static_array_call(selector, [], list(chunk))
+        data = encode_static_array_call(selector, [int(doc_type)], list(chunk))
         calls.append(("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"]))
     try:
         answers = platform.rpc.batch(calls)
@@ -143,7 +230,7 @@ def screen_words(platform: Platform, fingerprints: Sequence[bytes]) -> list[int]
     return words
 
 
-def document_info(fingerprint: bytes, word: int) -> DocumentInfo:
+def document_info(doc_type: DocumentType, fingerprint: bytes, word: int) -> DocumentInfo:
     """Inter-bank information about one document from its packed word."""
     doc = unpack(word)
     if doc.status is DocumentStatus.UNKNOWN:
@@ -152,7 +239,7 @@ def document_info(fingerprint: bytes, word: int) -> DocumentInfo:
     return DocumentInfo(
         fingerprint=fingerprint,
         status=doc.status,
-        doc_type=DocumentType(doc.doc_type),
+        doc_type=doc_type,
         face=Money.from_minor(doc.face, currency),
         held=Money.from_minor(doc.held, currency),
         issued=from_day(doc.issued_day),
@@ -167,15 +254,22 @@ class Screening:
         self.platform = platform
 
     def declarations(self, numbers: Sequence[str]) -> list[DocumentInfo]:
-        """Information about each declaration, by number (fingerprinted locally)."""
+        """Information about each export declaration, by number (fingerprinted locally)."""
         fingerprints = [self.platform.fingerprints.declaration(n) for n in numbers]
-        return self.fingerprints(fingerprints)
+        return self.documents(DocumentType.EXPORT_DECLARATION, fingerprints)
 
-    def fingerprints(self, fingerprints: Sequence[bytes]) -> list[DocumentInfo]:
-        words = screen_words(self.platform, fingerprints)
-        return [document_info(f, w) for f, w in zip(fingerprints, words, strict=True)]
+    def documents(
+        self, doc_type: DocumentType, fingerprints: Sequence[bytes]
+    ) -> list[DocumentInfo]:
+        """Information about each document of ``doc_type``, by fingerprint."""
+        words = screen_words(self.platform, doc_type, fingerprints)
+        return [document_info(doc_type, f, w) for f, w in zip(fingerprints, words, strict=True)]
 
-    def used(self, fingerprints: Sequence[bytes]) -> list[int]:
+    def used(
+        self,
+        fingerprints: Sequence[bytes],
+        doc_type: DocumentType = DocumentType.EXPORT_DECLARATION,
+    ) -> list[int]:
         """Bulk screening: the indexes of the documents already (partly or fully) used."""
-        words = screen_words(self.platform, fingerprints)
+        words = screen_words(self.platform, doc_type, fingerprints)
         return [i for i, word in enumerate(words) if held(word)]

@@ -108,10 +108,18 @@ class Platform:
         return self.sender.transact(request)
 
     def transact_many(self, requests: Sequence[TxRequest]) -> list[Receipt]:
-        """Pipelines many transactions (one signing pass, one batch send) and waits for all."""
+        """Pipelines many transactions (one signing pass, one batch send) and waits for all.
+
+        Raises:
+            CrossborderError: The typed error of the first transaction that reverted.
+        """
         if not requests:
             return []
-        return self.sender.wait(self.sender.send_many(list(requests)))
+        receipts = self.sender.wait(self.sender.send_many(list(requests)))
+        for receipt in receipts:
+            if receipt.status != 1:
+                raise self.sender.revert_error_of(receipt)
+        return receipts
 
     def send_confirmed(
         self,
@@ -131,7 +139,7 @@ class Platform:
             progress: Called with the positions of the requests found mined, round by round.
 
         Returns:
-            The confirming event of each request, in order.
+            The confirming event of each request, in order, with its log.
 
         Raises:
             CrossborderError: The typed error of the first request that reverted.
@@ -155,7 +163,7 @@ class Platform:
             if log.tx_hash in position and log.tx_hash not in confirmed:
                 event = abi.decode_log(log.topics, log.data)
                 if event is not None:
-                    confirmed[log.tx_hash] = event
+                    confirmed[log.tx_hash] = DecodedEvent(event.name, event.args, log)
         missing = [h for h in hashes if h not in confirmed]
         if missing:
             raise sender.revert_error_of(sender.wait(missing[:1])[0])

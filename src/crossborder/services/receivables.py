@@ -17,7 +17,7 @@ from ..errors import (
     VerificationFailed,
     verification_error,
 )
-from .consortium import open_service
+from .consortium import SignedConsent, open_services
 from .platform import Platform
 
 RECEIVABLES = "ReceivablesFinancing"
@@ -38,8 +38,12 @@ class ReceivablesDesk:
 
     # 业务开通 -----------------------------------------------------------------------------------
 
-    def open_service(self, firm_uscc: str, opened: bool = True) -> Receipt:
-        return open_service(self.platform, self.signer, firm_uscc, self.scenario, opened)
+    def open_services(self, consents: Sequence[SignedConsent]) -> list[Receipt]:
+        """Submits firms' signed consents (the operator needs this scenario's service stage)."""
+        for signed in consents:
+            if signed.consent.scenario != self.scenario:
+                raise InvalidInput(f"a consent is for scenario {signed.consent.scenario.name}")
+        return open_services(self.platform, self.signer, consents)
 
     # 代申请 -------------------------------------------------------------------------------------
 
@@ -167,7 +171,9 @@ class ReceivablesDesk:
 
 def read_financing(platform: Platform, contract: str, financing_id: int) -> Financing:
     (record,) = platform.view(contract, "financing", financing_id)
-    applicant, bank, state, currency_code, requested, disbursed, repaid, docs, value, due = record
+    applicant, bank, state, currency_code, requested, disbursed, repaid, docs, _, value, due = (
+        record
+    )
     if state == 0:
         raise UnknownEntity(f"no financing {financing_id}")
     currency = currency_by_numeric(currency_code)

@@ -11,11 +11,11 @@ import pytest
 from crossborder import errors
 from crossborder.chain.signers import dev_signers
 from crossborder.demo import FIRMS, onboard
-from crossborder.domain.codes import ParticipantKind, Role
+from crossborder.domain.codes import ParticipantKind, Scenario, Stage
 from crossborder.domain.identifiers import make_uscc
 from crossborder.domain.models import Citation, Declaration, FinancingApplication
 from crossborder.domain.money import Money
-from crossborder.services.consortium import ConsortiumAdmin, Operator
+from crossborder.services.consortium import ConsortiumAdmin, Operator, sign_consent
 from crossborder.services.documents import DocumentRegistry, Screening
 from crossborder.services.receivables import ReceivablesDesk
 
@@ -34,8 +34,8 @@ def usd(units: int) -> Money:
 def test_concurrent_banks_never_overfinance(anvil, tmp_path):
     platform = deployed_platform(anvil, tmp_path)
     signers = dev_signers(platform.deployment.chain_id, ACCOUNTS)
-    customs, banks = onboard(platform, signers)
-    applicants = [bank.signers[Role.RCV_APPLY] for bank in banks.values()]
+    customs, banks, firm_signers = onboard(platform, signers)
+    applicants = [bank.signers[Stage.APPLY] for bank in banks.values()]
     # Two more banks, one applicant each, to make four racers.
     admin = ConsortiumAdmin(platform, signers[0])
     for i in range(EXTRA_BANKS):
@@ -45,11 +45,15 @@ def test_concurrent_banks_never_overfinance(anvil, tmp_path):
             uscc,
             ParticipantKind.BANK,
             operators=[
-                Operator(applicant.address, Role.RCV_APPLY),
-                Operator(opener.address, Role.RCV_SERVICE),
+                Operator(applicant.address, {Scenario.RECEIVABLES: Stage.APPLY}),
+                Operator(opener.address, {Scenario.RECEIVABLES: Stage.SERVICE}),
             ],
         )
-        ReceivablesDesk(platform, opener).open_service(FIRM)
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+        consent = sign_consent(
+            platform, firm_signers[FIRM], FIRM, uscc, Scenario.RECEIVABLES, until
+        )
+        ReceivablesDesk(platform, opener).open_services([consent])
         applicants.append(applicant)
 
     rng = random.Random(7)
