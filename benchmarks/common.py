@@ -25,6 +25,7 @@ class Bench:
     signers: list[LocalSigner]
     customs: LocalSigner
     banks: dict[str, BankDesks]
+    firms: dict[str, LocalSigner]
 
 
 @contextmanager
@@ -37,8 +38,8 @@ def bench_chain(block_time: float | None) -> Iterator[Bench]:
             rpc = RpcClient(devnet.url, timeout=120)
             signers = dev_signers(devnet.chain_id, ACCOUNTS)
             platform = Platform.deploy(rpc, signers[0], Path(tmp) / "deployment.json")
-            customs, banks = onboard(platform, signers)
-            yield Bench(devnet, platform, signers, customs, banks)
+            customs, banks, firms = onboard(platform, signers)
+            yield Bench(devnet, platform, signers, customs, banks, firms)  # type: ignore[arg-type]
         finally:
             devnet.stop()
 

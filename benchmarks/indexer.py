@@ -32,7 +32,7 @@ from crossborder.chain.devnet import Devnet, free_port  # noqa: E402
 from crossborder.chain.rpc import RpcClient  # noqa: E402
 from crossborder.chain.signers import dev_signers  # noqa: E402
 from crossborder.demo import FIRMS, onboard  # noqa: E402
-from crossborder.domain.codes import Role, Scenario  # noqa: E402
+from crossborder.domain.codes import Stage, Scenario  # noqa: E402
 from crossborder.domain.models import Citation, Declaration, FinancingApplication  # noqa: E402
 from crossborder.domain.money import Money  # noqa: E402
 from crossborder.indexer import Indexer, IndexerConfig, Store, scenario_codes  # noqa: E402
@@ -49,7 +49,7 @@ ACCOUNTS = 20
 
 
 def generate(platform: Platform, documents: int, applications: int) -> None:
-    customs, banks = onboard(platform, dev_signers(31337, ACCOUNTS))
+    customs, banks, _firms = onboard(platform, dev_signers(31337, ACCOUNTS))
     firms = list(FIRMS.values())
     bank_ops = banks["Bank A"].signers
     rng = random.Random(1)
@@ -67,8 +67,8 @@ def generate(platform: Platform, documents: int, applications: int) -> None:
     # Applications first, while the chain state is small: Anvil slows down per block as it grows.
     first = max(applications * CITED, 20_000)
     registry.register_declarations(declarations[:first], batch_size=500)
-    desk = ReceivablesDesk(platform, bank_ops[Role.RCV_APPLY])
-    acceptor = ReceivablesDesk(platform, bank_ops[Role.RCV_ACCEPT])
+    desk = ReceivablesDesk(platform, bank_ops[Stage.APPLY])
+    acceptor = ReceivablesDesk(platform, bank_ops[Stage.ACCEPT])
     by_firm: dict[str, list[Declaration]] = {}
     for d in declarations[:first]:
         by_firm.setdefault(d.exporter, []).append(d)

@@ -20,7 +20,7 @@ from web3 import HTTPProvider, Web3
 from crossborder.chain.codec import decode_uint256_array, encode_static_array_call
 from crossborder.chain.packing import held
 from crossborder.demo import FIRMS
-from crossborder.domain.codes import Role
+from crossborder.domain.codes import Stage
 from crossborder.domain.models import Citation, Declaration, FinancingApplication
 from crossborder.domain.money import Money
 from crossborder.errors import VerificationFailed
@@ -78,7 +78,7 @@ def main() -> None:
         refused = 0
         with Timer() as finance:
             for b, bank in enumerate(banks):
-                outcomes = bank.desk(platform, Role.RCV_APPLY).apply_many(plans[b])
+                outcomes = bank.desk(platform, Stage.APPLY).apply_many(plans[b])
                 refused += sum(isinstance(o, VerificationFailed) for o in outcomes)
 
         screening = Screening(platform)

@@ -17,7 +17,7 @@ import requests
 from common import ACCOUNTS, Bench, Timer, bench_chain, row
 
 from crossborder.demo import FIRMS
-from crossborder.domain.codes import Role
+from crossborder.domain.codes import Scenario, Stage
 from crossborder.domain.models import Citation, Declaration, FinancingApplication
 from crossborder.domain.money import Money
 from crossborder.errors import VerificationFailed
@@ -138,13 +138,13 @@ def main() -> None:
     with bench_chain(block_time=1.0) as bench:
         docs = declarations(0, 2 * n * rounds)
         DocumentRegistry(bench.platform, bench.customs).register_declarations(docs)
-        desks = [bank.desk(bench.platform, Role.RCV_APPLY) for bank in bench.banks.values()]
+        desks = [bank.desk(bench.platform, Stage.APPLY) for bank in bench.banks.values()]
         # The baseline's own applicant operators, one per bank.
         admin = ConsortiumAdmin(bench.platform, bench.signers[0])
         raw_desks = []
         for i, bank in enumerate(bench.banks.values()):
             signer = bench.signers[ACCOUNTS - 1 - i]
-            admin.add_operator(signer.address, bank.uscc, Role.RCV_APPLY)
+            admin.add_operator(signer.address, bank.uscc, {Scenario.RECEIVABLES: Stage.APPLY})
             raw_desks.append(ReceivablesDesk(bench.platform, signer))
         raw_times, sdk_times = [], []
         # Alternating rounds, so that block-boundary luck and the growing state hit both alike.
