@@ -32,7 +32,7 @@ from crossborder.chain.devnet import Devnet, free_port  # noqa: E402
 from crossborder.chain.rpc import RpcClient  # noqa: E402
 from crossborder.chain.signers import dev_signers  # noqa: E402
 from crossborder.demo import FIRMS, onboard  # noqa: E402
-from crossborder.domain.codes import Stage, Scenario  # noqa: E402
+from crossborder.domain.codes import Scenario, Stage  # noqa: E402
 from crossborder.domain.models import Citation, Declaration, FinancingApplication  # noqa: E402
 from crossborder.domain.money import Money  # noqa: E402
 from crossborder.indexer import Indexer, IndexerConfig, Store, scenario_codes  # noqa: E402

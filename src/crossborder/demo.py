@@ -165,7 +165,7 @@ def run_story(
     apply_a = bank_a.desk(platform, Stage.APPLY)
     fid = apply_a.apply(
         FinancingApplication(
-            firm=d0.exporter, citations=(Citation(declaration=d0.number, amount=d0.amount),)
+            firm=d0.exporter, citations=(Citation(document=d0.number, amount=d0.amount),)
         )
     )
     story.say("Bank A 代申请", f"applied against {d0.number} for {d0.amount}", f"financing #{fid}")
@@ -186,19 +186,19 @@ def run_story(
     apply_b = bank_b.desk(platform, Stage.APPLY)
     for citation, what in (
         (
-            Citation(declaration=d0.number, amount=Money(amount=Decimal("50000"), currency="USD")),
+            Citation(document=d0.number, amount=Money(amount=Decimal("50000"), currency="USD")),
             "the same declaration",
         ),
         (
-            Citation(declaration=d1.number, amount=Money(amount=Decimal("60000"), currency="USD")),
+            Citation(document=d1.number, amount=Money(amount=Decimal("60000"), currency="USD")),
             "part of declaration 2",
         ),
         (
-            Citation(declaration=d1.number, amount=Money(amount=Decimal("30000"), currency="USD")),
+            Citation(document=d1.number, amount=Money(amount=Decimal("30000"), currency="USD")),
             "more of declaration 2",
         ),
     ):
-        firm = d0.exporter if citation.declaration == d0.number else d1.exporter
+        firm = d0.exporter if citation.document == d0.number else d1.exporter
         try:
             other = apply_b.apply(FinancingApplication(firm=firm, citations=(citation,)))
             story.say("Bank B 代申请", f"{what}: {citation.amount}", f"financing #{other}")

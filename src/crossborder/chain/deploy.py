@@ -7,8 +7,9 @@ from pathlib import Path
 from eth_utils.address import to_checksum_address
 
 from ..domain.codes import SCENARIO_TABLE
+from ..domain.scenarios import SCENARIO_SPECS
 from .abi import ContractAbi
-from .deployment import Deployment
+from .deployment import Deployment, ScenarioDeployment
 from .rpc import RpcClient
 from .sender import TransactionSender, TxRequest
 from .signers import Signer
@@ -28,8 +29,8 @@ def deploy(
     path: Path,
     sender: TransactionSender | None = None,
 ) -> Deployment:
-    """Deploys the consortium, the ledger and the receivables scenario, writes the scenario
-    table's rows (``SCENARIO_TABLE``) and authorises the scenario on the ledger.
+    """Deploys the consortium, the ledger and every scenario of ``SCENARIO_SPECS``, writes the
+    scenario table's rows (``SCENARIO_TABLE``) and authorises each scenario on the ledger.
 
     The deploying account becomes the regulator's admin (the consortium owner).
     """
@@ -38,7 +39,13 @@ def deploy(
     start = rpc.block_number()
     consortium = _create(sender, regulator, abis["Consortium"])
     ledger = _create(sender, regulator, abis["DocumentLedger"], consortium)
-    receivables = _create(sender, regulator, abis["ReceivablesFinancing"], consortium, ledger)
+    scenarios = {}
+    for spec in SCENARIO_SPECS:
+        block = rpc.block_number()
+        address = _create(sender, regulator, abis[spec.contract], consortium, ledger)
+        scenarios[spec.name] = ScenarioDeployment(
+            contract=spec.contract, address=address, block=block
+        )
     setup = [
         TxRequest(
             signer=regulator,
@@ -47,13 +54,14 @@ def deploy(
         )
         for (sc, kind), stages in SCENARIO_TABLE.items()
     ]
-    setup.append(
+    setup += [
         TxRequest(
             signer=regulator,
             to=ledger,
-            data=abis["DocumentLedger"].encode_call("set_scenario", receivables, True),
+            data=abis["DocumentLedger"].encode_call("set_scenario", s.address, True),
         )
-    )
+        for s in scenarios.values()
+    ]
     for receipt in sender.wait(sender.send_many(setup)):
         if receipt.status != 1:
             raise sender.revert_error_of(receipt)
@@ -62,7 +70,7 @@ def deploy(
         block=start,
         consortium=consortium,
         ledger=ledger,
-        receivables=receivables,
+        scenarios=scenarios,
         regulator=regulator.address,
     )
     deployment.save(path)
@@ -71,5 +79,8 @@ def deploy(
 
 def is_deployed(rpc: RpcClient, deployment: Deployment) -> bool:
     """True when the deployment's contracts have code on the node (a devnet may be fresh)."""
-    code = rpc.request("eth_getCode", [deployment.receivables, "latest"])
-    return bool(code) and code != "0x"
+    for address in deployment.contracts.values():
+        code = rpc.request("eth_getCode", [address, "latest"])
+        if not code or code == "0x":
+            return False
+    return True

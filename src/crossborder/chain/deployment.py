@@ -4,29 +4,39 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from ..errors import NotDeployed
 
 
+class ScenarioDeployment(BaseModel):
+    """One scenario contract: its compiled name, address and deployment block."""
+
+    contract: str
+    address: str
+    block: int
+
+
 class Deployment(BaseModel):
-    """Where the platform's contracts live on one chain."""
+    """Where the platform's contracts live on one chain.
+
+    Attributes:
+        scenarios: Scenario short name (``ScenarioSpec.name``) to its contract.
+    """
 
     chain_id: int
     block: int
     consortium: str
     ledger: str
-    receivables: str
     regulator: str
+    scenarios: dict[str, ScenarioDeployment]
 
     @property
     def contracts(self) -> dict[str, str]:
         """Contract name (as compiled) to address."""
-        return {
-            "Consortium": self.consortium,
-            "DocumentLedger": self.ledger,
-            "ReceivablesFinancing": self.receivables,
-        }
+        out = {"Consortium": self.consortium, "DocumentLedger": self.ledger}
+        out.update({s.contract: s.address for s in self.scenarios.values()})
+        return out
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,9 +46,19 @@ class Deployment(BaseModel):
 
     @classmethod
     def load(cls, path: Path, chain_id: int | None = None) -> Deployment:
+        """Reads a deployment file.
+
+        Raises:
+            NotDeployed: No file, a malformed or incomplete one, or one for another chain.
+        """
         if not path.exists():
             raise NotDeployed(f"no deployment file at {path}: run `crossborder deploy` first")
-        deployment = cls.model_validate_json(path.read_text())
+        try:
+            deployment = cls.model_validate_json(path.read_text())
+        except (ValidationError, OSError, UnicodeDecodeError):
+            raise NotDeployed(
+                f"{path} is not a complete deployment file: deploy again (`crossborder deploy`)"
+            ) from None
         if chain_id is not None and deployment.chain_id != chain_id:
             raise NotDeployed(
                 f"{path} is for chain {deployment.chain_id}, but the node is chain {chain_id}"

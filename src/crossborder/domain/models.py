@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import InvalidInput
 from .codes import DocumentStatus, DocumentType, FinancingState
+from .documents import document_kind
 from .identifiers import USCC, DeclarationNumber
 from .money import Currency, Money
 
@@ -27,6 +30,24 @@ def to_day(value: dt.date) -> int:
 
 def from_day(day: int) -> dt.date:
     return EPOCH + dt.timedelta(days=day)
+
+
+class SourceDocument(Protocol):
+    """What the ledger registers of any source document (a declaration, a waybill, …)."""
+
+    @property
+    def number(self) -> str: ...
+
+    @property
+    def owner(self) -> str:
+        """The owner firm's USCC."""
+        ...
+
+    @property
+    def issued(self) -> dt.date: ...
+
+    @property
+    def amount(self) -> Money: ...
 
 
 class Declaration(BaseModel):
@@ -59,46 +80,85 @@ class Declaration(BaseModel):
     def doc_type(self) -> DocumentType:
         return DocumentType.EXPORT_DECLARATION if self.export else DocumentType.IMPORT_DECLARATION
 
+    @property
+    def owner(self) -> str:
+        return self.exporter
 
-class DocumentInfo(BaseModel):
+    @property
+    def issued(self) -> dt.date:
+        return self.export_date
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
     """Inter-bank financing information (银行间融资信息互动) about one document.
 
-    Says whether it is used, how much is left and since when; never who financed it.
+    Says whether it is used, how much is left and since when; never who financed it. Built
+    straight from the ledger's packed word, amounts as integer minor units beside their
+    currency: bulk screening reads 100,000 of these, and ``face``, ``held`` and ``remaining``
+    become exact ``Money`` only when asked for.
     """
-
-    model_config = ConfigDict(frozen=True)
 
     fingerprint: bytes
     status: DocumentStatus
     doc_type: DocumentType | None = None
-    face: Money | None = None
-    held: Money | None = None
-    issued: dt.date | None = None
-    used_since: dt.datetime | None = None
+    currency: Currency | None = None
+    face_units: int = 0
+    held_units: int = 0
+    issued_day: int | None = None
+    since: int = 0
+
+    @property
+    def face(self) -> Money | None:
+        return None if self.currency is None else Money.from_minor(self.face_units, self.currency)
+
+    @property
+    def held(self) -> Money | None:
+        return None if self.currency is None else Money.from_minor(self.held_units, self.currency)
 
     @property
     def remaining(self) -> Money | None:
-        if self.face is None or self.held is None:
+        if self.currency is None:
             return None
-        return self.face - self.held
+        return Money.from_minor(self.face_units - self.held_units, self.currency)
+
+    @property
+    def issued(self) -> dt.date | None:
+        return None if self.issued_day is None else from_day(self.issued_day)
+
+    @property
+    def used_since(self) -> dt.datetime | None:
+        return dt.datetime.fromtimestamp(self.since, dt.UTC) if self.since else None
 
     @property
     def used(self) -> bool:
+        """Partly or fully used: some financing holds (or has consumed) part of it."""
         return self.status in (DocumentStatus.PARTLY_USED, DocumentStatus.FULLY_USED)
+
+    @property
+    def fully_used(self) -> bool:
+        """Nothing is left: a new financing would be a duplicate (重复融资)."""
+        return self.status is DocumentStatus.FULLY_USED
 
 
 class Citation(BaseModel):
-    """One declaration cited by a financing application, with the amount requested on it."""
+    """One document cited by a financing application, with the amount requested on it.
 
-    model_config = ConfigDict(frozen=True)
+    ``document`` is the document's number (``declaration=`` is accepted for declarations);
+    ``kind`` its type, an export declaration unless said otherwise.
+    """
 
-    declaration: DeclarationNumber
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    document: str = Field(validation_alias=AliasChoices("document", "declaration"))
     amount: Money
+    kind: DocumentType = DocumentType.EXPORT_DECLARATION
 
     @model_validator(mode="after")
-    def _positive(self) -> Citation:
+    def _valid(self) -> Citation:
+        object.__setattr__(self, "document", document_kind(self.kind).validate(self.document))
         if self.amount.amount <= 0:
-            raise InvalidInput(f"the amount requested on {self.declaration} must be positive")
+            raise InvalidInput(f"the amount requested on {self.document} must be positive")
         self.amount.to_minor()
         return self
 
@@ -116,14 +176,21 @@ class FinancingApplication(BaseModel):
         currencies = {c.amount.currency.code for c in self.citations}
         if len(currencies) != 1:
             raise InvalidInput("all amounts of one financing must be in one currency")
-        numbers = [c.declaration for c in self.citations]
+        kinds = {c.kind for c in self.citations}
+        if len(kinds) != 1:
+            raise InvalidInput("all documents of one financing must be of one kind")
+        numbers = [c.document for c in self.citations]
         if len(set(numbers)) != len(numbers):
-            raise InvalidInput("a declaration is cited twice in one application")
+            raise InvalidInput("a document is cited twice in one application")
         return self
 
     @property
     def currency(self) -> Currency:
         return self.citations[0].amount.currency
+
+    @property
+    def kind(self) -> DocumentType:
+        return self.citations[0].kind
 
     @property
     def total(self) -> Money:

@@ -145,6 +145,11 @@ def index_cmd(
     checkpoint = store.checkpoint()
     at = checkpoint.block_number if checkpoint else "-"
     console.print(f"indexed {indexer.indexed_events:,} events; checkpoint at block {at}")
+    if indexer.undecoded_logs:
+        console.print(
+            f"[yellow]{indexer.undecoded_logs:,} log(s) matched no known event:[/] kept in the "
+            "undecoded_logs table; index again with the contracts' current ABIs"
+        )
 
 
 def _scenario_codes(

@@ -4,7 +4,9 @@ Every platform event has only static arguments (bytes32, address, uintN, bool), 
 encoding is one 32-byte word each: a plan per topic slices the hex words out of the JSON and
 converts them, about ten times faster than turning the hex into bytes and running eth_abi's
 decoders. An event with a dynamic argument falls back to eth_abi (``ContractAbi.decode_log``).
-``tests/integration/indexer/test_events.py`` proves both paths give eth_abi's values.
+``tests/integration/indexer/test_events.py`` proves the plans give eth_abi's values. A log no
+plan decodes (an event newer than the ABIs) is returned whole as ``Undecoded``, for the store to
+keep.
 
 Decoded values are what the store keeps in JSON: ``0x`` lowercase hex for bytes and addresses,
 int for integers, bool for bools.
@@ -36,6 +38,18 @@ class Event(NamedTuple):
     name: str
     topic1: str | None
     args: dict[str, Any]
+
+
+class Undecoded(NamedTuple):
+    """A log of a platform contract that no known event decodes: kept whole, never dropped."""
+
+    block_number: int
+    log_index: int
+    block_hash: str
+    tx_hash: str
+    address: str
+    topics: tuple[str, ...]
+    data: str
 
 
 def _uint(word: str) -> int:
@@ -192,13 +206,34 @@ class EventCatalog:
             plan.decode(topics, raw["data"]),
         )
 
-    def decode_all(
+    def decode_range(
         self, logs: Iterable[Mapping[str, Any]], times: Mapping[int, int]
-    ) -> list[Event]:
-        """Decode logs in order, with each block's time; unknown logs are skipped."""
-        out = []
+    ) -> tuple[list[Event], list[Undecoded]]:
+        """Decode logs in order, with each block's time; the logs no known event decodes are
+        returned apart, whole."""
+        events: list[Event] = []
+        undecoded: list[Undecoded] = []
         for raw in logs:
             event = self.decode(raw, times[int(raw["blockNumber"], 16)])
             if event is not None:
-                out.append(event)
-        return out
+                events.append(event)
+            else:
+                undecoded.append(
+                    Undecoded(
+                        int(raw["blockNumber"], 16),
+                        int(raw["logIndex"], 16),
+                        raw["blockHash"].lower(),
+                        raw["transactionHash"].lower(),
+                        raw["address"].lower(),
+                        tuple(t.lower() for t in raw["topics"]),
+                        raw["data"].lower(),
+                    )
+                )
+        return events, undecoded
+
+    def decode_all(
+        self, logs: Iterable[Mapping[str, Any]], times: Mapping[int, int]
+    ) -> list[Event]:
+        """Decode logs in order, with each block's time; unknown logs are counted, not returned
+        (``decode_range`` returns them)."""
+        return self.decode_range(logs, times)[0]

@@ -115,6 +115,7 @@ class Indexer:
         self.range = self.config.initial_range
         self.start = deployment.block
         self.indexed_events = 0
+        self.undecoded_logs = 0
         self.target = 0
         self._unreachable_since: float | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexer-read-ahead")
@@ -157,8 +158,21 @@ class Indexer:
             # Read the next range while this one is written; it is checked like any other.
             ahead = (last + 1, min(self.target, last + self.range))
             self._ahead = (ahead, self._pool.submit(self.source.fetch, *ahead))
-        self.store.commit_range(fetched.events, fetched.blocks, fetched.end)
+        self.store.commit_range(fetched.events, fetched.blocks, fetched.end, fetched.undecoded)
         self.indexed_events += len(fetched.events)
+        if fetched.undecoded:
+            self.undecoded_logs += len(fetched.undecoded)
+            first_log = fetched.undecoded[0]
+            log.warning(
+                "%d log(s) in blocks %d-%d match no known event (first: topic %s of %s at "
+                "block %d): kept in undecoded_logs; index again with the contracts' new ABIs",
+                len(fetched.undecoded),
+                first,
+                last,
+                first_log.topics[0] if first_log.topics else "-",
+                first_log.address,
+                first_log.block_number,
+            )
         self._adapt(fetched.logs)
         return Step.INDEXED
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
 )
 
 REPORTING_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
@@ -96,8 +97,30 @@ operators = Table(
     metadata,
     Column("account", ADDRESS, primary_key=True),
     Column("participant", HEX32, nullable=False),
-    Column("roles", BigInteger, nullable=False),
     Column("added_at", BigInteger, nullable=False),
+    Column("updated_block", BigInteger, nullable=False),
+)
+Index("ix_operators_participant", operators.c.participant)
+
+# An operator's stage flags (``domain.codes.Stage``) in one scenario: roles are data per scenario.
+operator_roles = Table(
+    "operator_roles",
+    metadata,
+    Column("account", ADDRESS, primary_key=True),
+    Column("scenario", SmallInteger, primary_key=True, autoincrement=False),
+    Column("participant", HEX32, nullable=False),
+    Column("stages", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("updated_block", BigInteger, nullable=False),
+)
+
+# The scenario table: the stages a kind of participant may hold in a scenario.
+scenario_roles = Table(
+    "scenario_roles",
+    metadata,
+    Column("scenario", SmallInteger, primary_key=True, autoincrement=False),
+    Column("kind", SmallInteger, primary_key=True, autoincrement=False),
+    Column("stages", BigInteger, nullable=False),
     Column("updated_block", BigInteger, nullable=False),
 )
 
@@ -108,6 +131,10 @@ services = Table(
     Column("bank", HEX32, primary_key=True),
     Column("scenario", SmallInteger, primary_key=True, autoincrement=False),
     Column("opened", Boolean, nullable=False),
+    # The credit-information scope the firm consented to, and until when (unix seconds; the
+    # service lapses then). Both 0 once closed.
+    Column("scope", BigInteger, nullable=False),
+    Column("valid_until", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Column("updated_block", BigInteger, nullable=False),
 )
@@ -120,34 +147,43 @@ scenario_contracts = Table(
     Column("updated_block", BigInteger, nullable=False),
 )
 
+# One row per live document: the ledger keys documents by (type, fingerprint), so one
+# fingerprint may have a row under each type. A voided document's row is deleted (its history
+# stays in raw_events); registering it again creates a new row. The owner is not on the
+# ledger's events: who financed a document comes from its holds' financings.
 documents = Table(
     "documents",
     metadata,
+    Column("doc_type", SmallInteger, primary_key=True, autoincrement=False),
     Column("fingerprint", HEX32, primary_key=True),
-    Column("doc_type", SmallInteger, nullable=False),
-    Column("owner", HEX32, nullable=False),
     Column("face", BigInteger, nullable=False),
     Column("currency", SmallInteger, nullable=False),
+    Column("registrar", Integer, nullable=False),  # the ledger's index of the registering provider
     Column("issued_day", Integer, nullable=False),
-    Column("held", BigInteger, nullable=False),
+    Column("held", BigInteger, nullable=False),  # live and consumed holds, as the ledger counts
+    Column("held_since", BigInteger),  # when the first live hold began; NULL while free
     Column("registered_at", BigInteger, nullable=False),
     Column("updated_block", BigInteger, nullable=False),
 )
-Index("ix_documents_owner", documents.c.owner)
+Index("ix_documents_fingerprint", documents.c.fingerprint)
 
+# One row per (scenario contract, financing, document), as the ledger's hold records.
 holds = Table(
     "holds",
     metadata,
     Column("scenario_address", ADDRESS, primary_key=True),
     Column("financing_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("doc_type", SmallInteger, primary_key=True, autoincrement=False),
     Column("fingerprint", HEX32, primary_key=True),
-    Column("amount", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),  # everything ever held
+    Column("live", BigInteger, nullable=False),
+    Column("consumed", BigInteger, nullable=False),
     Column("state", String(8), nullable=False),  # live, released, consumed
     Column("held_at", BigInteger, nullable=False),
     Column("ended_at", BigInteger),
     Column("updated_block", BigInteger, nullable=False),
 )
-Index("ix_holds_fingerprint", holds.c.fingerprint)
+Index("ix_holds_document", holds.c.doc_type, holds.c.fingerprint)
 
 financings = Table(
     "financings",
@@ -210,6 +246,7 @@ verification_attempts = Table(
     Column("firm", HEX32, nullable=False),
     # The failing document; NULL for a passing attempt (which may cite several).
     Column("fingerprint", HEX32),
+    Column("doc_type", SmallInteger),  # the failing document's type
     Column("reason", SmallInteger, nullable=False),  # 0: passed
     Column("amount", BigInteger, nullable=False),
     Column("currency", SmallInteger, nullable=False),
@@ -228,18 +265,78 @@ registrations = Table(
     Column("registrar", HEX32, nullable=False),
     Column("operator", ADDRESS, nullable=False),
     Column("doc_type", SmallInteger, nullable=False),
-    Column("count", Integer, nullable=False),
+    Column("count", Integer, nullable=False),  # documents registered
+    Column("skipped", Integer, nullable=False),  # already registered under the type: no row
     Column("at", BigInteger, nullable=False),
+)
+
+# The regulator's force-releases (强制释放) of a stopped scenario's or a deactivated bank's holds.
+# The ledger logs each freed document as an AmountReleased (the holds table's rows end then);
+# this is the regulator's action itself, with its reason (``domain.codes.ForceReason``).
+force_releases = Table(
+    "force_releases",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("ledger", ADDRESS, nullable=False),
+    Column("scenario_address", ADDRESS, nullable=False),
+    Column("financing_id", BigInteger, nullable=False),
+    Column("bank", HEX32, nullable=False),
+    Column("reason", SmallInteger, nullable=False),
+    Column("documents", Integer, nullable=False),
+    Column("by", ADDRESS, nullable=False),
+    Column("tx_hash", HEX32, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("day", DAY, nullable=False),
+)
+Index(
+    "ix_force_releases_financing",
+    force_releases.c.scenario_address,
+    force_releases.c.financing_id,
+)
+
+consent_revocations = Table(
+    "consent_revocations",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("firm", HEX32, nullable=False),
+    Column("nonce", HEX32, nullable=False),  # uint256, as 0x hex
+    Column("by", ADDRESS, nullable=False),
+    Column("at", BigInteger, nullable=False),
+)
+
+# Logs of the platform's contracts that no known event decodes (an event newer than the ABIs the
+# indexer was given): kept whole, so that nothing the chain said is silently dropped, and a
+# re-index with the new ABIs can read them.
+undecoded_logs = Table(
+    "undecoded_logs",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("block_hash", HEX32, nullable=False),
+    Column("tx_hash", HEX32, nullable=False),
+    Column("address", ADDRESS, nullable=False),
+    Column("topics", Text, nullable=False),  # space-separated 0x hex
+    Column("data", Text, nullable=False),
 )
 
 ENTITY_TABLES = (
     participants,
     operators,
+    operator_roles,
+    scenario_roles,
     services,
     scenario_contracts,
     documents,
     holds,
     financings,
 )
-FACT_TABLES = (financing_states, verification_attempts, registrations)
+FACT_TABLES = (
+    financing_states,
+    verification_attempts,
+    registrations,
+    force_releases,
+    consent_revocations,
+)
 PROJECTION_TABLES = ENTITY_TABLES + FACT_TABLES

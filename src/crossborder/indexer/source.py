@@ -9,12 +9,12 @@ blocks that have events, so that every time belongs to exactly the block the log
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..chain.rpc import RpcClient, RpcError
 from ..errors import ChainUnavailable
-from .events import Event, EventCatalog
+from .events import Event, EventCatalog, Undecoded
 from .store import BlockInfo
 
 
@@ -24,13 +24,15 @@ class RangeChanged(ChainUnavailable):
 
 @dataclass(frozen=True, slots=True)
 class FetchedRange:
-    """One range's decoded events, the blocks they are in, and the range's end block."""
+    """One range's decoded events (and logs no known event decodes), the blocks they are in,
+    and the range's end block."""
 
     first: int
     end: BlockInfo
     events: list[Event]
     blocks: list[BlockInfo]
     logs: int
+    undecoded: list[Undecoded] = field(default_factory=list)
 
 
 def _block_info(raw: Any) -> BlockInfo:
@@ -103,9 +105,14 @@ class ChainSource:
         if missing:
             self._fill_times(missing, blocks)
         times = {n: b.timestamp for n, b in blocks.items()}
-        events = self.catalog.decode_all(logs, times)
+        events, undecoded = self.catalog.decode_range(logs, times)
         return FetchedRange(
-            first, end, events, sorted(blocks.values(), key=lambda b: b.number), len(logs)
+            first,
+            end,
+            events,
+            sorted(blocks.values(), key=lambda b: b.number),
+            len(logs),
+            undecoded,
         )
 
     def _fill_times(self, missing: dict[int, str], blocks: dict[int, BlockInfo]) -> None:

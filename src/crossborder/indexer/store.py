@@ -20,7 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from ..errors import CrossborderError, InvalidInput
 from . import schema as s
-from .events import Event
+from .events import Event, Undecoded
 from .projections import Projection, all_projections, bulk_insert, load_events
 
 # Blocks without events are kept only this far below the checkpoint: deep enough for any reorg
@@ -148,22 +148,36 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(s.raw_events)).scalar_one())
 
+    def undecoded_count(self) -> int:
+        """Logs of the platform's contracts kept undecoded (no known event matched them)."""
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(select(func.count()).select_from(s.undecoded_logs)).scalar_one()
+            )
+
     # -- writing ---------------------------------------------------------------------------------
 
     def commit_range(
-        self, events: Sequence[Event], blocks: Sequence[BlockInfo], end: BlockInfo
+        self,
+        events: Sequence[Event],
+        blocks: Sequence[BlockInfo],
+        end: BlockInfo,
+        undecoded: Sequence[Undecoded] = (),
     ) -> None:
         """Store one range's events and projections and move the checkpoint to its end block.
 
-        All of it is one transaction: either the whole range is stored, or none of it.
+        All of it is one transaction: either the whole range is stored, or none of it. Logs
+        that no known event decodes are kept whole in ``undecoded_logs``.
         """
         with self.engine.begin() as conn:
             if events:
                 bulk_insert(conn, s.raw_events, [_raw_row(e) for e in events])
                 for projection in self.projections:
                     projection.fold(conn, events)
+            if undecoded:
+                bulk_insert(conn, s.undecoded_logs, [_undecoded_row(u) for u in undecoded])
             counts: dict[int, int] = {}
-            for e in events:
+            for e in (*events, *undecoded):
                 counts[e.block_number] = counts.get(e.block_number, 0) + 1
             rows = {b.number: b for b in blocks}
             rows[end.number] = end
@@ -204,6 +218,7 @@ class Store:
             for projection in self.projections:
                 projection.rollback(conn, orphans, number)
             conn.execute(delete(s.raw_events).where(s.raw_events.c.block_number > number))
+            conn.execute(delete(s.undecoded_logs).where(s.undecoded_logs.c.block_number > number))
             conn.execute(delete(s.blocks).where(s.blocks.c.number > number))
             if ancestor is None:
                 conn.execute(delete(s.checkpoint))
@@ -239,4 +254,16 @@ def _raw_row(e: Event) -> dict[str, Any]:
         "event": e.name,
         "topic1": e.topic1,
         "args": _ARGS_JSON.encode(e.args).decode(),
+    }
+
+
+def _undecoded_row(u: Undecoded) -> dict[str, Any]:
+    return {
+        "block_number": u.block_number,
+        "log_index": u.log_index,
+        "block_hash": u.block_hash,
+        "tx_hash": u.tx_hash,
+        "address": u.address,
+        "topics": " ".join(u.topics),
+        "data": u.data,
     }

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, case, func, literal, select
+from sqlalchemy import Connection, and_, case, func, literal, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from ..domain.codes import FinancingState, Reason
@@ -24,6 +24,7 @@ f = s.financings
 v = s.verification_attempts
 p = s.participants
 d = s.documents
+h = s.holds
 
 
 def _head(bank_column: ColumnElement[Any], parent: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -82,8 +83,19 @@ def _plain(name: str) -> str:
 def firm_statistics(
     conn: Connection, scope: Scope, filters: Filters, names: Names = _plain
 ) -> Report:
-    """Per firm, bank and currency: financings, amounts applied, approved, disbursed, repaid."""
+    """Per firm, bank and currency: financings, amounts applied, approved, disbursed, repaid,
+    and what the financings still hold on their documents (the ledger's live holds: zero once
+    released, consumed or force-released by the regulator)."""
     head = _head(f.c.bank, p.c.parent)
+    live = (
+        select(
+            h.c.scenario_address,
+            h.c.financing_id,
+            func.sum(h.c.live).label("live"),
+        )
+        .group_by(h.c.scenario_address, h.c.financing_id)
+        .subquery("live_holds")
+    )
     query = (
         select(
             f.c.firm,
@@ -94,8 +106,17 @@ def firm_statistics(
             func.sum(f.c.approved).label("approved"),
             func.sum(f.c.disbursed).label("disbursed"),
             func.sum(f.c.repaid).label("repaid"),
+            func.sum(func.coalesce(live.c.live, 0)).label("held"),
         )
-        .select_from(f.outerjoin(p, p.c.participant == f.c.bank))
+        .select_from(
+            f.outerjoin(p, p.c.participant == f.c.bank).outerjoin(
+                live,
+                and_(
+                    live.c.scenario_address == f.c.scenario_address,
+                    live.c.financing_id == f.c.financing_id,
+                ),
+            )
+        )
         .group_by(f.c.firm, head, f.c.currency)
         .order_by(f.c.firm, head, f.c.currency)
     )
@@ -123,6 +144,7 @@ def firm_statistics(
                 "disbursed": amount(disbursed, r.currency)[1],
                 "repaid": amount(repaid, r.currency)[1],
                 "outstanding": amount(disbursed - repaid, r.currency)[1],
+                "held": amount(_int(r.held), r.currency)[1],
             }
         )
     return Report(
@@ -139,6 +161,7 @@ def firm_statistics(
             Column("disbursed", "放款金额", "disbursed", "amount"),
             Column("repaid", "还款金额", "repaid", "amount"),
             Column("outstanding", "融资余额", "outstanding", "amount"),
+            Column("held", "单证占用金额", "held on documents", "amount"),
         ],
         rows=rows,
         scope=scope.label,
@@ -347,7 +370,7 @@ def interceptions(
         )
         .select_from(
             v.outerjoin(p, p.c.participant == v.c.bank).outerjoin(
-                d, d.c.fingerprint == v.c.fingerprint
+                d, and_(d.c.doc_type == v.c.doc_type, d.c.fingerprint == v.c.fingerprint)
             )
         )
         .where(refused)

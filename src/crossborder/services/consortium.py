@@ -61,7 +61,7 @@ class ConsortiumAdmin:
         self.signer = regulator
 
     def participant_id(self, uscc: str) -> bytes:
-        return self.platform.fingerprints.participant(uscc)
+        return self.platform.ids.participant(uscc)
 
     def onboard(
         self,
@@ -273,10 +273,10 @@ def sign_consent(
         valid_until: When the consent, and the service it opens, lapse (with a time zone).
         scope: Credit-information scope bits (``CreditScope``).
     """
-    fp = platform.fingerprints
+    ids = platform.ids
     consent = ServiceConsent.new(
-        fp.participant(validate_uscc(firm_uscc)),
-        fp.participant(validate_uscc(bank_uscc)),
+        ids.participant(firm_uscc),
+        ids.participant(bank_uscc),
         scenario,
         valid_until,
         scope,
@@ -324,13 +324,13 @@ def close_service(
     platform: Platform, signer: Signer, firm_uscc: str, bank_uscc: str, scenario: Scenario
 ) -> Receipt:
     """The firm (any account bound to it) or the regulator closes a service with a bank."""
-    fp = platform.fingerprints
+    ids = platform.ids
     return platform.transact(
         signer,
         CONSORTIUM,
         "close_service",
-        fp.participant(validate_uscc(firm_uscc)),
-        fp.participant(validate_uscc(bank_uscc)),
+        ids.participant(firm_uscc),
+        ids.participant(bank_uscc),
         int(scenario),
     )
 
@@ -344,12 +344,12 @@ def service_status(
     platform: Platform, firm_uscc: str, bank_uscc: str, scenario: Scenario
 ) -> tuple[dt.datetime | None, int]:
     """Until when a firm's service with a bank is valid (None when closed) and its scope."""
-    fp = platform.fingerprints
+    ids = platform.ids
     until, scope = platform.view(
         CONSORTIUM,
         "service",
-        fp.participant(validate_uscc(firm_uscc)),
-        fp.participant(validate_uscc(bank_uscc)),
+        ids.participant(firm_uscc),
+        ids.participant(bank_uscc),
         int(scenario),
     )
     return (dt.datetime.fromtimestamp(until, dt.UTC) if until else None), int(scope)

@@ -7,7 +7,6 @@ raw JSON-RPC batches: 110,000 documents take a fraction of a second.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -18,7 +17,8 @@ from ..chain.rpc import Log, RpcError, revert_reason
 from ..chain.sender import TxRequest
 from ..chain.signers import Signer
 from ..domain.codes import DocumentStatus, DocumentType, SkipReason
-from ..domain.models import Declaration, DocumentInfo, from_day, to_day
+from ..domain.documents import document_kind
+from ..domain.models import Declaration, DocumentInfo, SourceDocument, to_day
 from ..domain.money import Money, currency_by_numeric
 from ..errors import InvalidInput, from_revert
 from .platform import Platform
@@ -59,45 +59,76 @@ class DocumentRegistry:
         self.signer = signer
         self._selector = platform.abis[LEDGER].selector("register")
 
+    def register(
+        self,
+        kind: DocumentType,
+        documents: Iterable[SourceDocument],
+        batch_size: int = REGISTER_BATCH,
+        progress: Progress | None = None,
+    ) -> RegistrationResult:
+        """Registers documents of one kind; only fingerprints and amounts go on chain.
+
+        Every document is validated before anything is signed. Documents already on the
+        ledger are skipped, not sent, and returned with their reason; so are any that another
+        registration took meanwhile (the ledger skips them and logs why).
+
+        Args:
+            kind: The documents' type (``crossborder.domain.documents.DOCUMENT_KINDS``).
+            documents: Each with a number, an owner firm (USCC), an issue date and an amount.
+            batch_size: Documents per transaction (at most 500).
+            progress: Called with the number of documents confirmed so far.
+
+        Raises:
+            InvalidInput: A malformed document, or one listed twice.
+        """
+        return self._register({DocumentType(kind): list(documents)}, batch_size, progress)
+
     def register_declarations(
         self,
         declarations: Iterable[Declaration],
         batch_size: int = REGISTER_BATCH,
         progress: Progress | None = None,
     ) -> RegistrationResult:
-        """Registers customs declarations (报关单); only fingerprints and amounts go on chain.
+        """Registers customs declarations (报关单), export and import ones in one call.
 
-        Every declaration is validated before anything is signed. Declarations already on the
-        ledger are skipped, not sent, and returned with their reason; so are any that another
-        registration took meanwhile (the ledger skips them and logs why).
-
-        Raises:
-            InvalidInput: A malformed declaration, or one listed twice.
+        See ``register``.
         """
+        groups: dict[DocumentType, list[SourceDocument]] = {}
+        for declaration in declarations:
+            groups.setdefault(declaration.doc_type, []).append(declaration)
+        return self._register(groups, batch_size, progress)
+
+    def _register(
+        self,
+        groups: dict[DocumentType, list[SourceDocument]],
+        batch_size: int,
+        progress: Progress | None,
+    ) -> RegistrationResult:
         if not 1 <= batch_size <= MAX_REGISTER:
             raise InvalidInput(f"batch size must be between 1 and {MAX_REGISTER}")
         fp = self.platform.fingerprints
-        owners: dict[str, bytes] = {}  # firms repeat: fingerprint each once
+        owners: dict[str, bytes] = {}  # firms repeat: resolve each once
         by_type: dict[DocumentType, list[tuple[str, bytes, bytes]]] = {}
-        seen: set[str] = set()
-        for declaration in declarations:
-            if declaration.number in seen:
-                raise InvalidInput(f"declaration {declaration.number} is listed twice")
-            seen.add(declaration.number)
-            fingerprint = fp.declaration(declaration.number)
-            owner = owners.get(declaration.exporter) or owners.setdefault(
-                declaration.exporter, fp.participant(declaration.exporter)
-            )
-            row = encode_document_row(
-                fingerprint,
-                owner,
-                declaration.amount.to_minor(),
-                declaration.amount.currency.numeric,
-                to_day(declaration.export_date),
-            )
-            by_type.setdefault(declaration.doc_type, []).append(
-                (declaration.number, fingerprint, row)
-            )
+        for doc_type, documents in groups.items():
+            kind = document_kind(doc_type)
+            entries = by_type.setdefault(doc_type, [])
+            seen: set[str] = set()
+            for document in documents:
+                if document.number in seen:
+                    raise InvalidInput(f"document {document.number} is listed twice")
+                seen.add(document.number)
+                fingerprint = fp.document(kind.fingerprint_kind, kind.validate(document.number))
+                owner = owners.get(document.owner) or owners.setdefault(
+                    document.owner, self.platform.ids.participant(document.owner)
+                )
+                row = encode_document_row(
+                    fingerprint,
+                    owner,
+                    document.amount.to_minor(),
+                    document.amount.currency.numeric,
+                    to_day(document.issued),
+                )
+                entries.append((document.number, fingerprint, row))
         skipped: list[tuple[str, SkipReason]] = []
         batches: list[tuple[TxRequest, list[tuple[str, bytes]]]] = []
         for doc_type, entries in by_type.items():
@@ -233,17 +264,18 @@ def screen_words(
 def document_info(doc_type: DocumentType, fingerprint: bytes, word: int) -> DocumentInfo:
     """Inter-bank information about one document from its packed word."""
     doc = unpack(word)
-    if doc.status is DocumentStatus.UNKNOWN:
-        return DocumentInfo(fingerprint=fingerprint, status=DocumentStatus.UNKNOWN)
-    currency = currency_by_numeric(doc.currency)
+    status = doc.status
+    if status is DocumentStatus.UNKNOWN:
+        return DocumentInfo(fingerprint, status, doc_type)
     return DocumentInfo(
-        fingerprint=fingerprint,
-        status=doc.status,
-        doc_type=doc_type,
-        face=Money.from_minor(doc.face, currency),
-        held=Money.from_minor(doc.held, currency),
-        issued=from_day(doc.issued_day),
-        used_since=dt.datetime.fromtimestamp(doc.since, dt.UTC) if doc.since else None,
+        fingerprint,
+        status,
+        doc_type,
+        currency_by_numeric(doc.currency),
+        doc.face,
+        doc.held,
+        doc.issued_day,
+        doc.since,
     )
 
 

@@ -16,6 +16,7 @@ from ..chain.rpc import Log, RpcClient, RpcError, revert_reason
 from ..chain.sender import Receipt, TransactionSender, TxRequest
 from ..chain.signers import Signer
 from ..domain.fingerprint import Fingerprinter
+from ..domain.ids import FingerprintIds, ParticipantIds
 from ..errors import from_revert
 from ..settings import Settings, get_settings
 
@@ -35,6 +36,7 @@ class Platform:
         self.deployment = deployment
         self.abis = abis
         self.fingerprints = fingerprints
+        self.ids: ParticipantIds = FingerprintIds(fingerprints)
         self.sender = sender or TransactionSender(rpc, deployment.chain_id)
         self._by_address = {
             address.lower(): abis[name] for name, address in deployment.contracts.items()

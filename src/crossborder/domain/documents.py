@@ -1,0 +1,62 @@
+"""Document kinds: how each type of source document is numbered and fingerprinted.
+
+One table, so that a new kind of document (a waybill, a tax filing) is a row here: its ledger
+type, the fingerprint domain, the validator of its number and its name as users know it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import InvalidInput
+from .codes import DocumentType
+from .fingerprint import DECLARATION_KIND, Fingerprinter
+from .identifiers import validate_declaration_number
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    """One kind of document.
+
+    Attributes:
+        doc_type: Its type on the ledger (documents are keyed by type and fingerprint).
+        fingerprint_kind: The fingerprint's domain (``Fingerprinter.document``'s kind).
+        validate: Checks and normalises a document number (raises ``InvalidInput``).
+        label: Its name as users know it, Chinese and English.
+    """
+
+    doc_type: DocumentType
+    fingerprint_kind: str
+    validate: Callable[[str], str]
+    label: str
+
+
+DOCUMENT_KINDS: dict[DocumentType, DocumentKind] = {
+    DocumentType.EXPORT_DECLARATION: DocumentKind(
+        DocumentType.EXPORT_DECLARATION,
+        DECLARATION_KIND,
+        validate_declaration_number,
+        "出口报关单 export customs declaration",
+    ),
+    DocumentType.IMPORT_DECLARATION: DocumentKind(
+        DocumentType.IMPORT_DECLARATION,
+        DECLARATION_KIND,
+        validate_declaration_number,
+        "进口报关单 import customs declaration",
+    ),
+}
+
+
+def document_kind(doc_type: DocumentType) -> DocumentKind:
+    """The kind of ``doc_type``; a type the SDK does not number yet is refused."""
+    try:
+        return DOCUMENT_KINDS[DocumentType(doc_type)]
+    except (KeyError, ValueError):
+        raise InvalidInput(f"documents of type {doc_type!r} are not supported yet") from None
+
+
+def document_fingerprint(fingerprints: Fingerprinter, doc_type: DocumentType, number: str) -> bytes:
+    """The keyed fingerprint of a document of ``doc_type`` by its number."""
+    kind = document_kind(doc_type)
+    return fingerprints.document(kind.fingerprint_kind, kind.validate(number))
