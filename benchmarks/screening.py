@@ -26,7 +26,6 @@ from crossborder.domain.money import Money
 from crossborder.errors import VerificationFailed
 from crossborder.services.documents import DocumentRegistry, Screening
 
-
 EXPORT = DocumentType.EXPORT_DECLARATION
 
 
