@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, ConfigDict, Field, model_validator
 
 from ..errors import InvalidInput
+from .boundary import BoundaryModel
 from .codes import DocumentStatus, DocumentType, FinancingState
 from .documents import document_kind
 from .identifiers import USCC, DeclarationNumber
@@ -50,7 +51,7 @@ class SourceDocument(Protocol):
     def amount(self) -> Money: ...
 
 
-class Declaration(BaseModel):
+class Declaration(BoundaryModel):
     """An export (or import) customs declaration (报关单), as customs knows it.
 
     Only its fingerprint, the exporter's fingerprint, amount, currency and date go on chain.
@@ -141,7 +142,7 @@ class DocumentInfo:
         return self.status is DocumentStatus.FULLY_USED
 
 
-class Citation(BaseModel):
+class Citation(BoundaryModel):
     """One document cited by a financing application, with the amount requested on it.
 
     ``document`` is the document's number (``declaration=`` is accepted for declarations);
@@ -163,7 +164,7 @@ class Citation(BaseModel):
         return self
 
 
-class FinancingApplication(BaseModel):
+class FinancingApplication(BoundaryModel):
     """代申请: a bank applies on a firm's behalf against one or more declarations."""
 
     model_config = ConfigDict(frozen=True)
@@ -200,7 +201,7 @@ class FinancingApplication(BaseModel):
         return total
 
 
-class Financing(BaseModel):
+class Financing(BoundaryModel):
     """A financing as the ledger records it."""
 
     model_config = ConfigDict(frozen=True)

@@ -22,10 +22,11 @@ from decimal import (
 from types import MappingProxyType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, field_validator
+from pydantic import ConfigDict, GetCoreSchemaHandler, field_validator, model_validator
 from pydantic_core import CoreSchema, core_schema
 
 from ..errors import InvalidInput
+from .boundary import BoundaryModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,12 +301,14 @@ def _decimals(amount: Decimal) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
-class Money(BaseModel):
+class Money(BoundaryModel):
     """An exact amount of one currency.
 
     Construct it with a ``Decimal``, an ``int`` or a decimal string, never a ``float``; the
-    currency may be given as a :class:`Currency` or its alphabetic code. Invalid input raises
-    pydantic's ``ValidationError`` (a ``ValueError``).
+    currency may be given as a :class:`Currency` or its alphabetic code:
+    ``Money("1234.50", "USD")`` or ``Money(amount=..., currency=...)``. An amount finer than
+    the currency's minor unit (``Money("1.005", "USD")``) is refused, never rounded. Invalid
+    input raises ``InvalidInput`` (a ``ValueError``).
 
     Attributes:
         amount: The amount in major units, e.g. ``Decimal("1234.50")`` dollars.
@@ -316,6 +319,23 @@ class Money(BaseModel):
 
     amount: Decimal
     currency: Currency
+
+    def __init__(self, amount: Any = None, currency: Any = None, /, **data: Any) -> None:
+        if amount is not None:
+            data["amount"] = amount
+        if currency is not None:
+            data["currency"] = currency
+        super().__init__(**data)
+
+    @model_validator(mode="after")
+    def _in_minor_units(self) -> Money:
+        units = _exact(_EXACT.scaleb, self.amount, self.currency.exponent)
+        if units != units.to_integral_value():
+            raise InvalidInput(
+                f"{self.currency.code} {self.amount} has more decimals than the currency's "
+                f"minor unit allows ({self.currency.exponent}): it would have to be rounded"
+            )
+        return self
 
     @field_validator("amount", mode="before")
     @classmethod
