@@ -6,13 +6,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from ..chain.abi import load_manifest
@@ -21,25 +17,9 @@ from ..chain.deployment import Deployment
 from ..chain.devnet import Devnet
 from ..chain.rpc import RpcClient
 from ..chain.signers import LocalSigner, Signer, dev_signers
-from ..errors import CrossborderError, InvalidInput, NotDeployed
+from ..errors import InvalidInput, NotDeployed
 from ..settings import Settings, get_settings
-
-console = Console()
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly(fn: F) -> F:
-    """Prints a typed error as one clear line instead of a stack trace."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CrossborderError as error:
-            console.print(f"[bold red]error:[/] {error}")
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
+from .common import console, friendly
 
 
 def _devnet(settings: Settings) -> Devnet:
@@ -273,6 +253,8 @@ def query_cmd(declarations: tuple[str, ...]) -> None:
 
 from ..indexer.command import index_cmd  # noqa: E402
 from ..reports.command import report_cmd  # noqa: E402
+from .consent import consent  # noqa: E402
 
 cli.add_command(index_cmd)
 cli.add_command(report_cmd)
+cli.add_command(consent)

@@ -67,8 +67,78 @@ def test_devnet_deploy_demo_query_index_report(env):
             "重复融资 duplicate",
         ]
         assert all(r["bank"].startswith("Bank B") for r in rows)
+        _consent_by_files(env)
     finally:
         run(env, "devnet", "stop")
+
+
+def _consent_by_files(env: dict[str, str]) -> None:
+    """The firm signs a consent file with its keystore; Bank A's operator submits it."""
+    from crossborder.chain.signers import dev_signers, write_keystore
+    from crossborder.demo import BANKS, FIRMS
+
+    folder = Path(env["CROSSBORDER_DEVNET_DIR"])
+    keys = dev_signers(31337, 30)
+    env = {**env, "CROSSBORDER_KEYSTORE_PASSPHRASE": "correct horse battery"}
+    firm_key = write_keystore(
+        keys[16],
+        folder / "firm.json",
+        env["CROSSBORDER_KEYSTORE_PASSPHRASE"],
+        kdf="pbkdf2",
+        iterations=2,
+    )
+    bank_key = write_keystore(
+        keys[7],
+        folder / "bank.json",
+        env["CROSSBORDER_KEYSTORE_PASSPHRASE"],
+        kdf="pbkdf2",
+        iterations=2,
+    )
+    firm, bank = next(iter(FIRMS.values())), BANKS["Bank A"]
+    first, second = folder / "consent-1.json", folder / "consent-2.json"
+    for path in (first, second):
+        run(
+            env,
+            "consent",
+            "sign",
+            "--keystore",
+            str(firm_key),
+            "--firm",
+            firm,
+            "--bank",
+            bank,
+            "-o",
+            str(path),
+        )
+    assert "signature" in json.loads(first.read_text())
+    assert (
+        "1 service(s) opened"
+        in run(env, "consent", "submit", str(first), "--keystore", str(bank_key)).stdout
+    )
+    replay = run(env, "consent", "submit", str(first), "--keystore", str(bank_key), check=False)
+    assert replay.returncode == 1 and "already used or revoked" in replay.stdout
+    run(env, "consent", "revoke", str(second), "--keystore", str(firm_key))
+    revoked = run(env, "consent", "submit", str(second), "--keystore", str(bank_key), check=False)
+    assert revoked.returncode == 1 and "Traceback" not in revoked.stdout + revoked.stderr
+    # The bank cannot sign for the firm: its key is not bound to the firm.
+    forged = folder / "forged.json"
+    run(
+        env,
+        "consent",
+        "sign",
+        "--keystore",
+        str(bank_key),
+        "--firm",
+        firm,
+        "--bank",
+        bank,
+        "-o",
+        str(forged),
+    )
+    refused = run(env, "consent", "submit", str(forged), "--keystore", str(bank_key), check=False)
+    assert (
+        refused.returncode == 1 and "not signed by an account bound to the firm" in refused.stdout
+    )
 
 
 def test_up_runs_the_story_stops_on_ctrl_c_and_resumes_from_saved_state(env):
