@@ -3,8 +3,13 @@
 An *entity* projection (a participant, a document, a financing…) keeps one row per key, created
 by one event and changed by later ones; all events of one entity carry the same first topic, so
 that a reorg can find them again in the raw events table and recompute the entity from those
-that remain. A *fact* projection (a verification attempt, a lifecycle step) appends one row per
-event, keyed by the event's position, and a reorg simply deletes the rows above the ancestor.
+that remain. An event may also end an entity (a voided document): its row is deleted, and a
+later creating event starts a new one. A *fact* projection (a verification attempt, a lifecycle
+step, a force-release) appends one row per event, keyed by the event's position, and a reorg
+simply deletes the rows above the ancestor.
+
+Every decoded event is kept in ``raw_events`` whether or not a projection folds it; ``RAW_ONLY``
+names the events no projection folds on purpose.
 
 Forward indexing folds a whole committed range in memory: rows first touched by an event that
 creates them are inserted without a look-up, the others are read once, changed, and written back.

@@ -177,8 +177,8 @@ class Store:
             if undecoded:
                 bulk_insert(conn, s.undecoded_logs, [_undecoded_row(u) for u in undecoded])
             counts: dict[int, int] = {}
-            for e in (*events, *undecoded):
-                counts[e.block_number] = counts.get(e.block_number, 0) + 1
+            for number in [e.block_number for e in events] + [u.block_number for u in undecoded]:
+                counts[number] = counts.get(number, 0) + 1
             rows = {b.number: b for b in blocks}
             rows[end.number] = end
             conn.execute(

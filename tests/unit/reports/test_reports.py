@@ -33,8 +33,16 @@ FIRM = "0x" + FP.participant(FIRM_USCC).hex()
 BANK_A, BRANCH, BANK_B = ("0x" + f"{n:064x}" for n in (0xA, 0xA1, 0xB))
 
 
+EXPORT = 1
+
+
 def h(n: int) -> str:
     return "0x" + f"{n:064x}"
+
+
+def record(face: int, currency: int = 840, registrar: int = 1, issued: int = 20000) -> int:
+    """A DocumentRegistered record (``chain.packing``'s layout; nothing held yet)."""
+    return face | currency << 128 | registrar << 144 | issued << 160
 
 
 class Chain:
@@ -72,6 +80,7 @@ def _financing(c: Chain, fid: int, bank: str, doc: int, amount: int, currency: i
         fingerprint=h(doc),
         scenario=SCENARIO,
         financing_id=fid,
+        doc_type=EXPORT,
         amount=amount,
         held=amount,
     )
@@ -130,8 +139,8 @@ def store(tmp_path: Path) -> Store:
             LEDGER,
             h(doc),
             fingerprint=h(doc),
-            owner=FIRM,
-            record=face | 840 << 128 | 1 << 144 | 20000 << 152,
+            doc_type=EXPORT,
+            record=record(face),
         )
     c.at(1)  # 2025-01-02
     _financing(c, 1, BANK_A, 1, 100_000)
@@ -150,6 +159,7 @@ def store(tmp_path: Path) -> Store:
         bank=BANK_B,
         firm=FIRM,
         fingerprint=h(1),
+        doc_type=EXPORT,
         reason=5,
         amount=30_000,
         currency=840,
@@ -166,6 +176,7 @@ def store(tmp_path: Path) -> Store:
         fingerprint=h(2),
         scenario=SCENARIO,
         financing_id=2,
+        doc_type=EXPORT,
         amount=20_000,
         held=0,
     )
@@ -177,6 +188,7 @@ def store(tmp_path: Path) -> Store:
         bank=BRANCH,
         firm=FIRM,
         fingerprint=h(3),
+        doc_type=EXPORT,
         reason=6,
         amount=90_000,
         currency=840,
@@ -189,6 +201,7 @@ def store(tmp_path: Path) -> Store:
         bank=BANK_B,
         firm=FIRM,
         fingerprint=h(9),
+        doc_type=EXPORT,
         reason=1,
         amount=5_000,
         currency=156,
@@ -220,6 +233,7 @@ def test_firm_statistics_sum_per_bank_and_currency(store: Store) -> None:
             "disbursed": Decimal("900.00"),
             "repaid": Decimal("400.00"),
             "outstanding": Decimal("500.00"),
+            "held": Decimal("1000.00"),  # financing 1 still holds its document; 2 released
         },
     ]
 
@@ -294,7 +308,7 @@ def test_every_format(store: Store, tmp_path: Path) -> None:
     assert document["rows"][0]["outstanding"] == "500.00"
     assert document["columns"][0] == {"key": "firm", "zh": "企业", "en": "firm", "kind": "text"}
     table = list(csv.reader(io.StringIO(to_csv(report))))
-    assert table[0][0] == "企业 / firm" and table[1][-1] == "500.00"
+    assert table[0][0] == "企业 / firm" and table[1][-2:] == ["500.00", "1000.00"]
     xlsx = tmp_path / "r.xlsx"
     write(report, "xlsx", xlsx)
     from openpyxl import load_workbook
