@@ -49,7 +49,7 @@ ACCOUNTS = 20
 
 
 def generate(platform: Platform, documents: int, applications: int) -> None:
-    customs, banks, _firms = onboard(platform, dev_signers(31337, ACCOUNTS))
+    customs, banks, _firms = onboard(platform, dev_signers(31337, ACCOUNTS, devnet=True))
     firms = list(FIRMS.values())
     bank_ops = banks["Bank A"].signers
     rng = random.Random(1)
@@ -184,12 +184,12 @@ def synthesise(url: str, target: int) -> int:
             firm = firms[doc % len(firms)]
             face = rng.randrange(10_000_00, 900_000_00)
             currency = 840 if doc % 4 else 156
-            record = face | currency << 128 | 1 << 144 | 20000 << 152
+            record = face | currency << 128 | 1 << 144 | 20000 << 160
             emit(
                 "DocumentRegistered",
                 ledger,
                 fp,
-                {"fingerprint": fp, "owner": firm, "record": record},
+                {"fingerprint": fp, "doc_type": 1, "record": record},
             )
             bank = banks[doc % len(banks)]
             if doc % 9 == 0:
@@ -201,6 +201,7 @@ def synthesise(url: str, target: int) -> int:
                         "bank": bank,
                         "firm": firm,
                         "fingerprint": fp,
+                        "doc_type": 1,
                         "reason": rng.choice([1, 3, 4, 5, 6]),
                         "amount": face,
                         "currency": currency,
@@ -219,6 +220,7 @@ def synthesise(url: str, target: int) -> int:
                     "fingerprint": fp,
                     "scenario": scenario,
                     "financing_id": fid,
+                    "doc_type": 1,
                     "amount": amount,
                     "held": amount,
                 },
@@ -292,7 +294,7 @@ def main() -> None:
         try:
             rpc = RpcClient(devnet.url, timeout=600)
             platform = Platform.deploy(
-                rpc, dev_signers(31337, 1)[0], directory / "deploy.json", KEY
+                rpc, dev_signers(31337, 1, devnet=True)[0], directory / "deploy.json", KEY
             )
             deployment, abis = platform.deployment, platform.abis
             print(f"generating events on Anvil ({devnet.url}) …", flush=True)
