@@ -37,9 +37,11 @@ $(NODE_STAMP): package.json package-lock.json
 
 compile: $(BUILD)
 
+# The entry contracts' ABIs and bytecode ship inside the package (src/crossborder/artifacts).
 $(BUILD): $(CONTRACTS) ape-config.yaml $(PY_STAMP)
 	ape compile --force
 	test -f $(BUILD)
+	python scripts/ship_abis.py
 
 lint: $(PY_STAMP)
 	ruff check src tests benchmarks scripts

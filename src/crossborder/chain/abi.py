@@ -12,6 +12,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -57,9 +58,14 @@ class DecodedEvent:
     log: LogLike | None = None
 
 
+def shipped_build_file() -> Path:
+    """The compiled contracts shipped inside the package (``make compile`` writes them)."""
+    return Path(str(resources.files("crossborder") / "artifacts" / "contracts.json"))
+
+
 def default_build_file() -> Path:
-    """The manifest path of the settings: ``$CROSSBORDER_BUILD_FILE``, else the repository's."""
-    return get_settings().build_file
+    """``$CROSSBORDER_BUILD_FILE`` (an ape manifest), else the contracts the package ships."""
+    return get_settings().build_file or shipped_build_file()
 
 
 _manifests: dict[Path, tuple[int, dict[str, ContractAbi]]] = {}
@@ -77,7 +83,7 @@ def load_manifest(path: Path | None = None) -> dict[str, ContractAbi]:
         mtime = path.stat().st_mtime_ns
     except FileNotFoundError:
         raise CrossborderError(
-            f"no compiled contracts at {path}: run `make compile` (ape compile) first"
+            f"no compiled contracts at {path}: run `make compile` first"
         ) from None
     with _manifests_lock:
         cached = _manifests.get(path)
