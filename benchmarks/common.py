@@ -11,9 +11,10 @@ from pathlib import Path
 
 from crossborder.chain.devnet import Devnet, free_port
 from crossborder.chain.rpc import RpcClient
-from crossborder.chain.signers import LocalSigner, dev_signers
+from crossborder.chain.signers import LocalSigner
 from crossborder.demo import BankDesks, onboard
 from crossborder.services.platform import Platform
+from crossborder.settings import get_settings
 
 ACCOUNTS = 40
 
@@ -36,8 +37,9 @@ def bench_chain(block_time: float | None) -> Iterator[Bench]:
         devnet.start()
         try:
             rpc = RpcClient(devnet.url, timeout=120)
-            signers = dev_signers(devnet.chain_id, ACCOUNTS)
-            platform = Platform.deploy(rpc, signers[0], Path(tmp) / "deployment.json")
+            signers = devnet.signers(ACCOUNTS)  # the benchmark's own devnet: dev keys allowed
+            key = get_settings().consortium_key_for(devnet.chain_id, devnet=True)
+            platform = Platform.deploy(rpc, signers[0], Path(tmp) / "deployment.json", key)
             customs, banks, firms = onboard(platform, signers)
             yield Bench(devnet, platform, signers, customs, banks, firms)  # type: ignore[arg-type]
         finally:

@@ -343,3 +343,24 @@ def from_revert(reason: str | None) -> CrossborderError:
         cls, message = REVERTS[reason]
         return cls(message)
     return TransactionFailed(f"the transaction reverted: {reason or 'no reason given'}")
+
+
+class IdempotencyConflict(Conflict):
+    """An idempotency key already used, by the same signer on the same chain, for another request.
+
+    The key was recorded with a different recipient, calldata or value: nothing is sent, and
+    the earlier transaction's hash is not returned as if it answered this request.
+    """
+
+
+class GasPriceUnavailable(TransactionFailed):
+    """No gas price fits the configured policy on this chain; nothing was signed.
+
+    The chain has no EIP-1559 base fee (use the fixed or free mode), charges a base fee in the
+    gas-free mode, or its base fee is above the configured cap.
+    """
+
+
+class PlatformDown(CrossborderError):
+    """A part of the running platform (``crossborder up``'s node or its indexer) stopped and
+    could not be kept running: the command says which, and exits non-zero."""

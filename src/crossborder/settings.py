@@ -5,13 +5,17 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .chain.pricing import DEFAULT_TIP, GasMode, GasPolicy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-# Well-known and public: only ever used on a local devnet (chain ids 31337 / 1337).
+# Well-known and public: only ever used on the project's own devnet (see Settings.is_devnet).
 DEVNET_CONSORTIUM_KEY = "crossborder-devnet-consortium-key-NOT-FOR-PRODUCTION"
+# The chain ids of Anvil and Ganache. Not a devnet signal: geth --dev and many private chains
+# use them too.
 DEVNET_CHAIN_IDS = frozenset({31337, 1337})
 
 
@@ -25,26 +29,79 @@ class Settings(BaseSettings):
     devnet_port: int = 8545
     devnet_block_time: float = Field(default=1.0, description="interval mining, in seconds")
     deployment_file: Path | None = None
-    build_file: Path = REPO_ROOT / ".build" / "__local__.json"
+    build_file: Path | None = Field(
+        default=None,
+        description="compiled contracts; default: the ones shipped in the package",
+    )
     consortium_key: SecretStr | None = Field(
         default=None, description="keyed-fingerprint secret shared by consortium members"
     )
     confirmations: int = 0
     db_url: str | None = None
+    devnet: bool = Field(
+        default=False,
+        description="the node is this project's own throwaway devnet: allows the public dev keys"
+        " and the published consortium key (a devnet started by `crossborder devnet start` or"
+        " `crossborder up` is recognised without it)",
+    )
+    gas_price_mode: GasMode = Field(
+        default="eip1559",
+        description="eip1559: base fee + tip (type-2); fixed: legacy at gas_price; free: price 0",
+    )
+    gas_tip: int = Field(default=DEFAULT_TIP, ge=0, description="wei per gas to the producer")
+    gas_price: int | None = Field(default=None, ge=0, description="legacy wei per gas (fixed)")
+    gas_max_fee: int | None = Field(default=None, ge=0, description="cap on maxFeePerGas, wei")
+
+    @model_validator(mode="after")
+    def _gas_policy_fits(self) -> Settings:
+        self.gas_policy  # noqa: B018 - raises InvalidInput (a ValueError) when inconsistent
+        return self
+
+    @property
+    def gas_policy(self) -> GasPolicy:
+        """How transactions are priced (``CROSSBORDER_GAS_PRICE_MODE``, ``_TIP``, ``_PRICE``,
+        ``_MAX_FEE``)."""
+        return GasPolicy(
+            mode=self.gas_price_mode,
+            tip=self.gas_tip,
+            price=self.gas_price,
+            max_fee=self.gas_max_fee,
+        )
+
+    def is_devnet(self, chain_id: int) -> bool:
+        """Whether the node at ``rpc_url`` is this project's own devnet, explicitly.
+
+        ``CROSSBORDER_DEVNET=1`` says so; so does the marker a ``Devnet`` writes in
+        ``devnet_dir`` while its Anvil runs at ``rpc_url`` with this chain id. Never the chain
+        id alone: geth --dev, Ganache and many private chains use 1337 or 31337.
+        """
+        if self.devnet:
+            return True
+        from .chain.devnet import started_devnet
+
+        return started_devnet(self.devnet_dir, self.rpc_url, chain_id)
 
     @property
     def deployment_path(self) -> Path:
         return self.deployment_file or self.devnet_dir / "deployment.json"
 
-    def consortium_key_for(self, chain_id: int) -> bytes:
-        """The consortium key; the public devnet key only on a local devnet."""
+    def consortium_key_for(self, chain_id: int, *, devnet: bool | None = None) -> bytes:
+        """The consortium key; the published devnet key only on the project's own devnet.
+
+        Args:
+            chain_id: The chain the key is for.
+            devnet: Whether that chain is the project's devnet; None asks ``is_devnet``.
+        """
         if self.consortium_key is not None:
             return self.consortium_key.get_secret_value().encode()
-        if chain_id in DEVNET_CHAIN_IDS:
+        if self.is_devnet(chain_id) if devnet is None else devnet:
             return DEVNET_CONSORTIUM_KEY.encode()
         from .errors import InvalidInput
 
-        raise InvalidInput("set CROSSBORDER_CONSORTIUM_KEY: it is required outside the devnet")
+        raise InvalidInput(
+            "set CROSSBORDER_CONSORTIUM_KEY: it is required outside the project's own devnet"
+            " (CROSSBORDER_DEVNET=1 declares a throwaway devnet)"
+        )
 
 
 @lru_cache(maxsize=1)

@@ -16,6 +16,10 @@ from crossborder.chain.rpc import RpcClient
 from crossborder.chain.signers import DEV_MNEMONIC, LocalSigner, dev_signers
 from crossborder.services.platform import Platform
 
+# The nodes of these tests are throwaway devnets started here: the explicit signal that lets
+# the public dev keys be used (a chain id of 31337 or 1337 alone does not).
+os.environ.setdefault("CROSSBORDER_DEVNET", "1")
+
 REPO = Path(__file__).resolve().parents[2]
 ANVIL = REPO / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 GANACHE = REPO / "node_modules/.bin/ganache"

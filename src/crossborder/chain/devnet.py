@@ -3,23 +3,30 @@
 Anvil loads ``anvil-state.json`` at start and writes it back when stopped with SIGTERM, so a
 devnet stopped with ``stop()`` resumes with the same contracts and balances. The pid file lets
 another process (``crossborder devnet stop``) find and stop a detached devnet.
+
+While it runs, the devnet also writes a marker (``devnet.json``: its URL, chain id and pid). The
+marker is the explicit signal that the node at that URL is this project's own throwaway chain,
+on which the public dev keys and the published consortium key may be used
+(``Settings.is_devnet``); a chain id of 31337 or 1337 alone never is.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
 from ..errors import ChainUnavailable, CrossborderError
 from .rpc import RpcClient
-from .signers import DEV_MNEMONIC
+from .signers import DEV_MNEMONIC, LocalSigner, dev_signers
 
 START_TIMEOUT = 30.0  # seconds; loading a large state file takes a while
 STOP_TIMEOUT = 30.0  # seconds; dumping the state on exit too
@@ -47,6 +54,9 @@ class Devnet:
         gas_limit: The block gas limit.
         chain_id: The chain id.
         accounts: How many dev accounts (of ``signers.DEV_MNEMONIC``) to fund.
+        base_fee: The base fee of the first block (Anvil's default when None); 0 makes a
+            gas-free chain, as permissioned networks run (``CROSSBORDER_GAS_PRICE_MODE=free``).
+        extra_args: More Anvil options (e.g. ``("--hardfork", "berlin")``).
     """
 
     def __init__(
@@ -57,8 +67,12 @@ class Devnet:
         gas_limit: int = 1_000_000_000,
         chain_id: int = 31337,
         accounts: int = 10,
+        base_fee: int | None = None,
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.state_dir = Path(state_dir)
+        self.base_fee = base_fee
+        self.extra_args = tuple(extra_args)
         self.port = port
         self.block_time = block_time
         self.gas_limit = gas_limit
@@ -101,6 +115,23 @@ class Devnet:
         """The running Anvil's process id."""
         return self.state_dir / "anvil.pid"
 
+    @property
+    def marker_file(self) -> Path:
+        """The explicit devnet signal: URL, chain id and pid of the running Anvil."""
+        return marker_path(self.state_dir)
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of this devnet's running Anvil (started here or by another process),
+        None when it is not running."""
+        if self._process is not None:
+            return self._process.pid if self._process.poll() is None else None
+        return self._recorded_pid()
+
+    def signers(self, count: int | None = None) -> list[LocalSigner]:
+        """The funded dev accounts of this devnet (``accounts`` of them unless ``count``)."""
+        return dev_signers(self.chain_id, self.accounts if count is None else count, devnet=True)
+
     def command(self) -> list[str]:
         """The Anvil command line."""
         command = [
@@ -122,7 +153,9 @@ class Devnet:
         ]
         if self.block_time is not None:
             command += ["--block-time", str(self.block_time)]
-        return command
+        if self.base_fee is not None:
+            command += ["--base-fee", str(self.base_fee)]
+        return command + list(self.extra_args)
 
     def is_running(self) -> bool:
         """Whether this devnet's Anvil is alive (started here, or by another process)."""
@@ -160,6 +193,8 @@ class Devnet:
         except DevnetError:
             self.stop()
             raise
+        marker = {"url": self.url, "chain_id": self.chain_id, "pid": self._process.pid}
+        self.marker_file.write_text(json.dumps(marker) + "\n")
 
     def stop(self) -> None:
         """Stop Anvil with SIGTERM (so that it writes its state) and wait for it to exit."""
@@ -174,6 +209,7 @@ class Devnet:
                     process.wait()
         elif (pid := self._recorded_pid()) is not None:
             _terminate(pid)
+        self.marker_file.unlink(missing_ok=True)
         self.pid_file.unlink(missing_ok=True)
 
     def _recorded_pid(self) -> int | None:
@@ -212,6 +248,34 @@ class Devnet:
             return " | ".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def marker_path(state_dir: Path) -> Path:
+    """Where a devnet in ``state_dir`` writes its marker."""
+    return Path(state_dir) / "devnet.json"
+
+
+def started_devnet(state_dir: Path, url: str, chain_id: int) -> bool:
+    """Whether a devnet this project started in ``state_dir`` is running at ``url`` with
+    ``chain_id``: its marker says so and its Anvil process is alive."""
+    try:
+        marker = json.loads(marker_path(state_dir).read_text())
+        pid, marked_url, marked_chain = int(marker["pid"]), str(marker["url"]), marker["chain_id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return (
+        marked_chain == chain_id
+        and _same_endpoint(marked_url, url)
+        and _alive(pid)
+        and _is_anvil(pid)
+    )
+
+
+def _same_endpoint(a: str, b: str) -> bool:
+    def normal(url: str) -> str:
+        return url.strip().rstrip("/").lower().replace("://localhost:", "://127.0.0.1:")
+
+    return normal(a) == normal(b)
 
 
 def _alive(pid: int) -> bool:

@@ -18,7 +18,7 @@ from eth_account.signers.local import LocalAccount
 from eth_keys.main import KeyAPI
 
 from ..errors import InvalidInput
-from ..settings import DEVNET_CHAIN_IDS
+from ..settings import get_settings
 
 PASSPHRASE_ENV = "CROSSBORDER_KEYSTORE_PASSPHRASE"
 # The public mnemonic of Anvil's and Hardhat's funded dev accounts: for the local devnet only.
@@ -153,18 +153,28 @@ def write_keystore(
     return path
 
 
-def dev_signers(chain_id: int, count: int = 10) -> list[LocalSigner]:
+def dev_signers(chain_id: int, count: int = 10, *, devnet: bool | None = None) -> list[LocalSigner]:
     """The funded dev accounts of Anvil and Ganache (derived from their public mnemonic).
 
+    These keys are public, so they are handed out only for the project's own devnet, said
+    explicitly: never because of the chain id alone (geth --dev, Ganache and many private
+    chains use 1337 or 31337).
+
     Args:
-        chain_id: The chain the signers are for; must be a local devnet's.
+        chain_id: The chain the signers are for.
         count: How many accounts, from index 0.
+        devnet: Whether the chain is the project's own devnet; None asks the settings
+            (``CROSSBORDER_DEVNET=1``, or a running devnet's marker: ``Settings.is_devnet``).
 
     Raises:
-        InvalidInput: The chain is not a local devnet: these keys are public.
+        InvalidInput: The chain is not declared as the project's devnet.
     """
-    if chain_id not in DEVNET_CHAIN_IDS:
-        raise InvalidInput("dev keys are only for the local devnet")
+    if not (get_settings().is_devnet(chain_id) if devnet is None else devnet):
+        raise InvalidInput(
+            f"dev keys are only for the local devnet, and chain {chain_id} is not declared as one:"
+            " start it with `crossborder devnet start` (or `up`), or set CROSSBORDER_DEVNET=1"
+            " for a throwaway node of your own"
+        )
     return [LocalSigner(_dev_account(index)) for index in range(count)]
 
 

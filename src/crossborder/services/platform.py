@@ -12,12 +12,13 @@ from typing import Any
 from ..chain.abi import ContractAbi, DecodedEvent, load_manifest
 from ..chain.deploy import deploy
 from ..chain.deployment import Deployment
+from ..chain.pricing import GasPolicy
 from ..chain.rpc import Log, RpcClient, RpcError, revert_reason
 from ..chain.sender import Receipt, TransactionSender, TxRequest
 from ..chain.signers import Signer
 from ..domain.fingerprint import Fingerprinter
 from ..domain.ids import FingerprintIds, ParticipantIds
-from ..errors import from_revert
+from ..errors import InvalidInput, from_revert
 from ..settings import Settings, get_settings
 
 
@@ -31,37 +32,65 @@ class Platform:
         abis: dict[str, ContractAbi],
         fingerprints: Fingerprinter,
         sender: TransactionSender | None = None,
+        *,
+        gas: GasPolicy | None = None,
     ) -> None:
+        """``sender`` signs and sends; else one is made with the ``gas`` policy (else the
+        settings' policy, ``CROSSBORDER_GAS_*``)."""
         self.rpc = rpc
         self.deployment = deployment
         self.abis = abis
         self.fingerprints = fingerprints
         self.ids: ParticipantIds = FingerprintIds(fingerprints)
-        self.sender = sender or TransactionSender(rpc, deployment.chain_id)
+        self.sender = _sender(rpc, deployment.chain_id, sender, gas)
         self._by_address = {
             address.lower(): abis[name] for name, address in deployment.contracts.items()
         }
 
     @classmethod
-    def connect(cls, settings: Settings | None = None) -> Platform:
-        """Connects to the node and the deployment named by the settings."""
+    def connect(
+        cls,
+        settings: Settings | None = None,
+        *,
+        sender: TransactionSender | None = None,
+        gas: GasPolicy | None = None,
+    ) -> Platform:
+        """Connects to the node and the deployment named by the settings.
+
+        Args:
+            settings: Node, deployment file, key and gas policy; ``get_settings()`` when None.
+            sender: Signs and sends (and names the node: its ``rpc``); else a new one.
+            gas: How a new sender prices transactions; else the settings' policy.
+        """
         settings = settings or get_settings()
-        rpc = RpcClient(settings.rpc_url)
+        rpc = sender.rpc if sender is not None else RpcClient(settings.rpc_url)
         chain_id = rpc.chain_id()
         deployment = Deployment.load(settings.deployment_path, chain_id)
         key = settings.consortium_key_for(chain_id)
-        return cls(rpc, deployment, load_manifest(settings.build_file), Fingerprinter(key))
+        if sender is None and gas is None:
+            gas = settings.gas_policy
+        sender = _sender(rpc, chain_id, sender, gas)
+        return cls(rpc, deployment, load_manifest(settings.build_file), Fingerprinter(key), sender)
 
     @classmethod
     def deploy(
-        cls, rpc: RpcClient, regulator: Signer, path: Path, key: bytes | None = None
+        cls,
+        rpc: RpcClient,
+        regulator: Signer,
+        path: Path,
+        key: bytes | None = None,
+        *,
+        gas: GasPolicy | None = None,
+        sender: TransactionSender | None = None,
     ) -> Platform:
         """Deploys the contracts (``regulator`` becomes the admin), writes the deployment file
-        to ``path`` and connects to them. ``key`` defaults to the settings' consortium key."""
+        to ``path`` and connects to them. ``key`` defaults to the settings' consortium key;
+        ``gas`` to the settings' policy; the deployment and the platform share one sender."""
         abis = dict(load_manifest())
-        deployment = deploy(rpc, abis, regulator, path)
+        sender = _sender(rpc, rpc.chain_id(), sender, gas)
+        deployment = deploy(rpc, abis, regulator, path, sender=sender)
         key = key or get_settings().consortium_key_for(deployment.chain_id)
-        return cls(rpc, deployment, abis, Fingerprinter(key))
+        return cls(rpc, deployment, abis, Fingerprinter(key), sender)
 
     def address(self, contract: str) -> str:
         return self.deployment.contracts[contract]
@@ -182,3 +211,16 @@ class Platform:
             if decoded is not None and (event is None or decoded.name == event):
                 out.append(decoded)
         return out
+
+
+def _sender(
+    rpc: RpcClient, chain_id: int, sender: TransactionSender | None, gas: GasPolicy | None
+) -> TransactionSender:
+    """The given sender (on the same chain), or a new one pricing by ``gas``."""
+    if sender is None:
+        return TransactionSender(rpc, chain_id, gas=gas)
+    if gas is not None and gas != sender.gas:
+        raise InvalidInput("give a sender or a gas policy, not both: the sender has its own")
+    if sender.chain_id != chain_id:
+        raise InvalidInput(f"the sender signs for chain {sender.chain_id}, the node is {chain_id}")
+    return sender

@@ -17,6 +17,7 @@ from eth_utils.crypto import keccak
 
 from crossborder.chain.abi import ContractAbi, contract_abi, load_manifest
 from crossborder.chain.devnet import Devnet, DevnetError, free_port
+from crossborder.chain.idempotency import IdempotencyKey, Record
 from crossborder.chain.rpc import RpcClient, RpcError, revert_reason
 from crossborder.chain.sender import IdempotencyStore, TransactionSender, TxRequest
 from crossborder.chain.signers import (
@@ -115,8 +116,8 @@ def sender(rpc: RpcClient) -> TransactionSender:
 
 
 @pytest.fixture(scope="module")
-def signers() -> list[LocalSigner]:
-    return dev_signers(CHAIN_ID)
+def signers(automine: Devnet) -> list[LocalSigner]:
+    return automine.signers()
 
 
 @pytest.fixture(scope="module")
@@ -303,8 +304,11 @@ def test_call_output_and_receipt_events_round_trip(
 
 def test_dev_signers_only_on_the_devnet() -> None:
     with pytest.raises(InvalidInput, match="only for the local devnet"):
-        dev_signers(1)
-    assert dev_signers(1337, 2)[0].address == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+        dev_signers(1, devnet=False)
+    with pytest.raises(InvalidInput, match="only for the local devnet"):
+        dev_signers(31337, devnet=False)
+    signer = dev_signers(1337, 2, devnet=True)[0]
+    assert signer.address == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 
 
 def test_signing_uses_coincurve() -> None:
@@ -312,7 +316,7 @@ def test_signing_uses_coincurve() -> None:
 
 
 def test_keystore_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    signer = dev_signers(CHAIN_ID, 4)[3]
+    signer = dev_signers(CHAIN_ID, 4, devnet=True)[3]
     path = write_keystore(signer, tmp_path / "key.json", "s3cret", kdf="pbkdf2", iterations=2)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert LocalSigner.from_keystore(path, "s3cret").address == signer.address
@@ -359,7 +363,7 @@ def test_send_many_pipelines_in_batches(interval: Devnet, signers: list[LocalSig
     sender = TransactionSender(rpc, CHAIN_ID)
     requests = [transfer(signers[2], signers[8], gas=None) for _ in range(200)]
     hashes = sender.send_many(requests)
-    # Estimates, the pending nonce, the gas price and the sends: one round trip each.
+    # Estimates, the pending nonce, the base fee and the sends: one round trip each.
     assert rpc.posts == 4
     receipts = sender.wait(hashes)
     assert [r.tx_hash for r in receipts] == hashes
@@ -407,13 +411,15 @@ def test_a_retry_after_a_crash_sends_the_recorded_bytes(
     tx = {"nonce": start, "gasPrice": gas_price, "gas": 21_000, "to": signers[8].address}
     raw = signer.sign(tx | {"value": 1, "data": b"", "chainId": CHAIN_ID})
     tx_hash = "0x" + keccak(raw).hex()
-    store.put([("invoice-3", tx_hash, raw)])
+    request = transfer(signer, signers[8], idempotency_key="invoice-3")
+    key = IdempotencyKey(CHAIN_ID, signer.address.lower(), "invoice-3")
+    store.put([Record(key, request.digest(), tx_hash, raw)])
     rpc.request("evm_setAutomine", [False])  # keep it pending: the node answers "already known"
     try:
         if crash == "after-broadcast":
             rpc.request("eth_sendRawTransaction", ["0x" + raw.hex()])
         sender = TransactionSender(rpc, CHAIN_ID, store=IdempotencyStore(tmp_path / "sent.sqlite"))
-        assert sender.send(transfer(signer, signers[8], idempotency_key="invoice-3")) == tx_hash
+        assert sender.send(request) == tx_hash
     finally:
         rpc.request("evm_setAutomine", [True])
     rpc.request("evm_mine")

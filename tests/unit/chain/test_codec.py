@@ -13,7 +13,7 @@ from crossborder.chain.codec import (
     encode_document_row,
     encode_static_array_call,
 )
-from crossborder.chain.packing import unpack
+from crossborder.chain.packing import unpack, unpack_hold
 from crossborder.domain.codes import DocumentStatus
 
 SELECTOR = bytes.fromhex("12345678")
@@ -62,16 +62,18 @@ def test_unpack_reads_the_contract_layout():
         1_000
         | (400 << 64)
         | (840 << 128)
-        | (1 << 144)
-        | (20_000 << 152)
-        | (1_700_000_000 << 168)
-        | (int.from_bytes(os.urandom(7), "big") << 200)
+        | (3 << 144)
+        | (20_000 << 160)
+        | (1_700_000_000 << 176)
+        | (int.from_bytes(os.urandom(6), "big") << 208)
     )
     doc = unpack(word)
-    assert (doc.face, doc.held, doc.currency, doc.doc_type) == (1_000, 400, 840, 1)
+    assert (doc.face, doc.held, doc.currency, doc.registrar) == (1_000, 400, 840, 3)
     assert (doc.issued_day, doc.since) == (20_000, 1_700_000_000)
     assert doc.status is DocumentStatus.PARTLY_USED
     assert unpack(0).status is DocumentStatus.UNKNOWN
+    hold = unpack_hold(7 | (5 << 64) | (0xAB << 248))
+    assert (hold.live, hold.consumed, hold.bank_tag[0]) == (7, 5, 0xAB)
     assert unpack(word & ~(((1 << 64) - 1) << 64)).status is DocumentStatus.FREE
     assert (
         unpack((word & ~(((1 << 64) - 1) << 64)) | (1_000 << 64)).status
