@@ -5,10 +5,11 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ..chain.abi import load_manifest
@@ -19,7 +20,7 @@ from ..chain.rpc import RpcClient
 from ..chain.signers import LocalSigner, Signer, dev_signers
 from ..errors import InvalidInput, NotDeployed
 from ..settings import Settings, get_settings
-from .common import console, friendly
+from .common import console, friendly, node_url
 
 
 def _devnet(settings: Settings) -> Devnet:
@@ -112,7 +113,7 @@ def keystore_address(path: Path) -> None:
 def deploy_cmd(keystore: Path | None) -> None:
     """Deploys the contracts; the deploying account becomes the regulator's admin."""
     settings = get_settings()
-    rpc = RpcClient(settings.rpc_url)
+    rpc = RpcClient(node_url(settings.rpc_url))
     _deploy(settings, rpc, _regulator(settings, rpc, keystore))
 
 
@@ -129,13 +130,18 @@ def _deploy(settings: Settings, rpc: RpcClient, regulator: Signer) -> None:
 
 
 def _ensure_deployed(settings: Settings) -> None:
-    rpc = RpcClient(settings.rpc_url)
+    rpc = RpcClient(node_url(settings.rpc_url))
     try:
         deployment = Deployment.load(settings.deployment_path, rpc.chain_id())
         if is_deployed(rpc, deployment):
             return
-    except NotDeployed:
-        pass
+        console.print(
+            f"[yellow]{escape(str(settings.deployment_path))} names no contracts on this node:[/]"
+            " deploying"
+        )
+    except NotDeployed as why:
+        if settings.deployment_path.exists():
+            console.print(f"[yellow]{escape(str(why))}:[/] deploying")
     _deploy(settings, rpc, dev_signers(rpc.chain_id(), 1)[0])
 
 
@@ -172,7 +178,13 @@ def _run_demo(settings: Settings) -> None:
 @cli.command("up")
 @friendly
 def up_cmd() -> None:
-    """Starts the devnet, deploys, runs the demo, follows it with the indexer until Ctrl-C."""
+    """Starts the devnet, deploys, runs the demo, follows it with the indexer until Ctrl-C.
+
+    The node and the indexer are watched: an indexer that dies is said and restarted; if the
+    node goes, or the indexer keeps dying, it says so and exits non-zero.
+    """
+    from .up import Supervisor
+
     settings = get_settings()
     net = _devnet(settings)
     started = False
@@ -180,50 +192,63 @@ def up_cmd() -> None:
         net.start(detach=False)
         started = True
     stop = threading.Event()
-    indexer: threading.Thread | None = None
+    supervisor: Supervisor | None = None
     try:
         _ensure_deployed(settings)
         _run_demo(settings)
-        indexer = _follow_in_background(settings, stop)
+        supervisor = Supervisor(net, _indexer_job(settings), _shout)
+        supervisor.start(stop)
+        console.print(f"indexer following into {_store_url(settings)}")
         console.print(f"[green]platform up[/] at {net.url} — Ctrl-C to stop")
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        while True:
-            time.sleep(3600)
+        supervisor.watch(stop)
     except KeyboardInterrupt:
         pass
     finally:
         stop.set()
-        if indexer is not None:
-            indexer.join(timeout=30)
+        if supervisor is not None:
+            supervisor.join(timeout=30)
         if started:
+            running = net.is_running()
             net.stop()
-            console.print("devnet stopped (state saved)")
+            if running:
+                console.print("devnet stopped (state saved)")
 
 
-def _follow_in_background(settings: Settings, stop: threading.Event) -> threading.Thread:
-    """The indexer, following the devnet into the default store, so reports are current."""
-    from ..indexer import Indexer, IndexerConfig, Store, scenario_codes
+def _shout(message: str) -> None:
+    from .common import err_console
+
+    err_console.print(f"[bold red]{escape(message)}[/]", soft_wrap=True)
+
+
+def _store_url(settings: Settings) -> str:
     from ..indexer.store import default_db_url
 
-    rpc = RpcClient(settings.rpc_url)
-    deployment = Deployment.load(settings.deployment_path, rpc.chain_id())
-    abis = load_manifest(settings.build_file)
-    url = settings.db_url or default_db_url(settings.devnet_dir)
-    store = Store(url, scenario_codes(rpc, deployment, abis))
-    config = IndexerConfig(confirmations=settings.confirmations)
-    indexer = Indexer(rpc, deployment, abis, store, config)
+    return settings.db_url or default_db_url(settings.devnet_dir)
 
-    def follow() -> None:
+
+def _indexer_job(settings: Settings) -> Callable[[threading.Event], None]:
+    """The indexer, following the devnet into the default store (so reports are current), as
+    a job the supervisor can start again."""
+    from ..indexer import Indexer, IndexerConfig, Store
+
+    def follow(stop: threading.Event) -> None:
+        rpc = RpcClient(node_url(settings.rpc_url))
+        store = Store(_store_url(settings))
+        indexer: Indexer | None = None
         try:
+            deployment = Deployment.load(settings.deployment_path, rpc.chain_id())
+            abis = load_manifest(settings.build_file)
+            config = IndexerConfig(confirmations=settings.confirmations)
+            indexer = Indexer(rpc, deployment, abis, store, config)
             indexer.run(follow=True, stop=stop)
         finally:
+            if indexer is not None:
+                indexer.close()
             store.close()
             rpc.close()
 
-    thread = threading.Thread(target=follow, name="indexer", daemon=True)
-    thread.start()
-    console.print(f"indexer following into {url}")
-    return thread
+    return follow
 
 
 @cli.command("query")
@@ -231,12 +256,16 @@ def _follow_in_background(settings: Settings, stop: threading.Event) -> threadin
 @friendly
 def query_cmd(declarations: tuple[str, ...]) -> None:
     """银行间融资信息互动: is each declaration used, how much is left, since when."""
+    from ..indexer.schema import REPORTING_TZ_LABEL, REPORTING_TZ_OFFSET, reporting_time
     from ..services.documents import Screening
     from ..services.platform import Platform
 
     infos = Screening(Platform.connect()).declarations(list(declarations))
-    table = Table(title="inter-bank financing information")
-    for column in ("declaration", "status", "face", "left", "used since"):
+    table = Table(
+        title="inter-bank financing information",
+        caption=f"times in {REPORTING_TZ_LABEL}",
+    )
+    for column in ("declaration", "status", "face", "left", f"used since ({REPORTING_TZ_OFFSET})"):
         table.add_column(column)
     for number, info in zip(declarations, infos, strict=True):
         table.add_row(
@@ -244,7 +273,7 @@ def query_cmd(declarations: tuple[str, ...]) -> None:
             info.status.name.lower(),
             str(info.face or "-"),
             str(info.remaining or "-"),
-            info.used_since.isoformat() if info.used_since else "-",
+            reporting_time(info.used_since) if info.used_since else "-",
         )
     console.print(table)
 

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
 import click
-from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import (
     BarColumn,
@@ -23,16 +20,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ..chain.abi import ContractAbi, load_manifest
+from ..chain.abi import load_manifest
 from ..chain.deployment import Deployment
 from ..chain.rpc import RpcClient
-from ..errors import ChainUnavailable, CrossborderError
+from ..cli.common import err_console as console
+from ..cli.common import friendly, node_url
 from ..settings import get_settings
 from . import runner
-from .runner import Indexer, IndexerConfig, scenario_codes
+from .runner import Indexer, IndexerConfig
 from .store import Store, default_db_url
-
-console = Console(stderr=True)
 
 
 class BackfillBar:
@@ -86,8 +82,25 @@ class BackfillBar:
 @click.option("--range", "initial_range", type=int, default=100, show_default=True)
 @click.option("--max-range", type=int, default=100_000, show_default=True)
 @click.option("--poll", type=float, default=1.0, show_default=True, help="seconds between polls")
+@click.option(
+    "--give-up-after",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    envvar="CROSSBORDER_INDEX_GIVE_UP_AFTER",
+    help="with --once: seconds to wait for an unreachable node or store before failing"
+    " ($CROSSBORDER_INDEX_GIVE_UP_AFTER); --follow waits for ever",
+)
+@click.option(
+    "--log-every",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="while the node or store is unreachable, say so every this many seconds",
+)
 @click.option("--progress/--no-progress", default=None, help="[default: on a terminal]")
 @click.option("-v", "--verbose", is_flag=True)
+@friendly
 def index_cmd(
     db_url: str | None,
     follow: bool,
@@ -97,33 +110,42 @@ def index_cmd(
     initial_range: int,
     max_range: int,
     poll: float,
+    give_up_after: float,
+    log_every: float,
     progress: bool | None,
     verbose: bool,
 ) -> None:
-    """Index the platform's events into the reporting store (SQLite or PostgreSQL)."""
+    """Index the platform's events into the reporting store (SQLite or PostgreSQL).
+
+    With --once it stops when caught up, or fails after --give-up-after seconds without the
+    node or the store; with --follow it keeps following, and keeps waiting for them.
+    """
+    # On a terminal, rich's log; in a scheduled job's log file, one plain line per message.
+    handler: logging.Handler = RichHandler(console=console, show_path=False)
+    if not console.is_terminal:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",
-        handlers=[RichHandler(console=console, show_path=False)],
+        handlers=[handler],
     )
     settings = get_settings()
-    rpc = RpcClient(rpc_url or settings.rpc_url, timeout=30, retries=1)
-    try:
-        deployment = Deployment.load(deployment_file or settings.deployment_path)
-        abis = load_manifest(settings.build_file)
-        store = Store(
-            db_url or settings.db_url or default_db_url(settings.devnet_dir),
-            _scenario_codes(rpc, deployment, abis),
-        )
-        config = IndexerConfig(
-            confirmations=settings.confirmations if confirmations is None else confirmations,
-            initial_range=initial_range,
-            max_range=max_range,
-            poll_interval=poll,
-        )
-    except CrossborderError as error:
-        console.print(f"[bold red]error:[/] {error}")
-        sys.exit(1)
+    url = node_url(rpc_url or settings.rpc_url)
+    deployment = Deployment.load(deployment_file or settings.deployment_path)
+    abis = load_manifest(settings.build_file)
+    config = IndexerConfig(
+        confirmations=settings.confirmations if confirmations is None else confirmations,
+        initial_range=initial_range,
+        max_range=max_range,
+        poll_interval=poll,
+        give_up_after=None if follow else give_up_after,
+        log_every=log_every,
+    )
+    # A node that accepts but never answers must not outlast the bound either.
+    timeout = 30.0 if follow else max(1.0, min(30.0, give_up_after / 2))
+    rpc = RpcClient(url, timeout=timeout, retries=1)
+    store = Store(db_url or settings.db_url or default_db_url(settings.devnet_dir))
     bar = BackfillBar(console.is_terminal if progress is None else progress)
     indexer = Indexer(rpc, deployment, abis, store, config, progress=bar)
     stop = threading.Event()
@@ -135,35 +157,29 @@ def index_cmd(
     signal.signal(signal.SIGINT, _stop)
     try:
         indexer.run(follow=follow, stop=stop)
-    except CrossborderError as error:
-        console.print(f"[bold red]error:[/] {error}")
-        sys.exit(1)
     finally:
         bar.close()
-        store.close()
+        indexer.close()
         rpc.close()
-    checkpoint = store.checkpoint()
+    try:
+        checkpoint = store.checkpoint()
+    finally:
+        store.close()
     at = checkpoint.block_number if checkpoint else "-"
     console.print(f"indexed {indexer.indexed_events:,} events; checkpoint at block {at}")
+    for found in indexer.discovered:
+        console.print(
+            f"followed a scenario contract authorised after the deployment: {found.address} "
+            f"({found.contract or 'no compiled contract matches it'}) from block "
+            f"{found.block_number}"
+        )
     if indexer.undecoded_logs:
         console.print(
             f"[yellow]{indexer.undecoded_logs:,} log(s) matched no known event:[/] kept in the "
             "undecoded_logs table; index again with the contracts' current ABIs"
         )
-
-
-def _scenario_codes(
-    rpc: RpcClient, deployment: Deployment, abis: Mapping[str, ContractAbi]
-) -> dict[str, int]:
-    """The scenario codes, waiting for the node if it is not up yet."""
-    wait = 0.5
-    warned = False
-    while True:
-        try:
-            return scenario_codes(rpc, deployment, abis)
-        except ChainUnavailable as error:
-            if not warned:
-                logging.getLogger("crossborder.indexer").warning("%s: waiting for the node", error)
-                warned = True
-            time.sleep(wait)
-            wait = min(30.0, wait * 2)
+    if indexer.anomalies:
+        console.print(
+            f"[yellow]{indexer.anomalies:,} event(s) could not be projected:[/] kept in "
+            "raw_events and listed in the anomalies table; the reports leave them out"
+        )

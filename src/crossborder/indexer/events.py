@@ -173,13 +173,21 @@ class EventCatalog:
     def __init__(self, contracts: Mapping[str, ContractAbi]) -> None:
         self._plans: dict[str, dict[str, EventPlan]] = {}
         for address, abi in contracts.items():
-            plans: dict[str, EventPlan] = {}
+            self.add(address, abi)
+        self.unknown = 0
+
+    def add(self, address: str, abi: ContractAbi | None) -> None:
+        """Read this contract's logs too; with no ABI, every log of it is kept undecoded."""
+        plans: dict[str, EventPlan] = {}
+        if abi is not None:
             for entry in abi.abi:
                 if entry.get("type") == "event" and not entry.get("anonymous"):
                     topic, plan = plan_event(entry, abi)
                     plans["0x" + topic.hex()] = plan
-            self._plans[address.lower()] = plans
-        self.unknown = 0
+        self._plans[address.lower()] = plans
+
+    def __contains__(self, address: object) -> bool:
+        return isinstance(address, str) and address.lower() in self._plans
 
     @property
     def addresses(self) -> list[str]:
@@ -194,6 +202,11 @@ class EventCatalog:
         if plan is None or len(topics) != plan.topic_count:
             self.unknown += 1
             return None
+        try:
+            args = plan.decode(topics, raw["data"])
+        except (ValueError, IndexError, TypeError):  # not the shape its topic promises
+            self.unknown += 1
+            return None
         return Event(
             int(raw["blockNumber"], 16),
             int(raw["logIndex"], 16),
@@ -203,7 +216,7 @@ class EventCatalog:
             address,
             plan.name,
             topics[1].lower() if len(topics) > 1 else None,
-            plan.decode(topics, raw["data"]),
+            args,
         )
 
     def decode_range(

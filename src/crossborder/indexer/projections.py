@@ -11,6 +11,10 @@ simply deletes the rows above the ancestor.
 Every decoded event is kept in ``raw_events`` whether or not a projection folds it; ``RAW_ONLY``
 names the events no projection folds on purpose.
 
+An event a projection cannot fold (it contradicts the rows, e.g. releases a hold never taken, or
+its arguments have an unexpected shape) never stops the indexer: that projection skips it, and
+the event is listed in ``anomalies`` with the reason. A reorg's replay skips it again.
+
 Forward indexing folds a whole committed range in memory: rows first touched by an event that
 creates them are inserted without a look-up, the others are read once, changed, and written back.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
@@ -38,6 +43,54 @@ ZERO32 = "0x" + "00" * 32
 
 class ProjectionError(CrossborderError):
     """An event contradicts the projections (e.g. it changes an entity never created)."""
+
+
+# What a projection's fold may raise on one event it cannot fold: a contradiction, or arguments
+# missing or of the wrong type.
+NOT_FOLDABLE = (ProjectionError, KeyError, TypeError, ValueError, IndexError)
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """An event one projection could not fold: skipped by it, kept in raw_events."""
+
+    block_number: int
+    log_index: int
+    projection: str
+    event: str
+    address: str
+    message: str
+
+    @classmethod
+    def of(cls, projection: str, event: Event, error: BaseException) -> Anomaly:
+        message = str(error) if isinstance(error, ProjectionError) else repr(error)
+        return cls(
+            event.block_number, event.log_index, projection, event.name, event.address, message
+        )
+
+    def row(self) -> Row:
+        return {
+            "block_number": self.block_number,
+            "log_index": self.log_index,
+            "projection": self.projection,
+            "event": self.event,
+            "address": self.address,
+            "message": self.message,
+        }
+
+    def __str__(self) -> str:
+        return f"{self.event} at block {self.block_number}, log {self.log_index}: {self.message}"
+
+
+def _skipped(conn: Connection, projection: str, ancestor: int) -> set[tuple[int, int]]:
+    """The events this projection already skipped as anomalies, at or below ``ancestor``."""
+    a = s.anomalies
+    rows = conn.execute(
+        select(a.c.block_number, a.c.log_index).where(
+            (a.c.projection == projection) & (a.c.block_number <= ancestor)
+        )
+    )
+    return {(r.block_number, r.log_index) for r in rows}
 
 
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
@@ -84,16 +137,34 @@ class EntityProjection(ABC):
 
     # -- folding ---------------------------------------------------------------------------------
 
-    def fold(self, conn: Connection, events: Sequence[Event], *, fresh: bool = False) -> int:
+    def fold(
+        self,
+        conn: Connection,
+        events: Sequence[Event],
+        *,
+        fresh: bool = False,
+        anomalies: list[Anomaly] | None = None,
+        careful: bool = False,
+    ) -> int:
         """Apply events (in chain order) and write the rows they change.
+
+        ``apply`` must raise before it changes the row it was given: an event it refuses is
+        skipped and the row stays as it was.
 
         Args:
             conn: The open transaction.
             events: Events of any kind; those of other projections are skipped.
             fresh: No row of these entities exists (a replay after deleting them).
+            anomalies: Where to list the events this projection cannot fold (then skipped);
+                None to raise on the first one.
+            careful: Look up the entities of creating events too (slower; finds an entity
+                created twice, which the fast path leaves to the table's key).
 
         Returns:
             The number of rows written or deleted.
+
+        Raises:
+            ProjectionError: An event contradicts the rows, and ``anomalies`` is None.
         """
         mine = [e for e in events if e.name in self.events]
         if not mine:
@@ -101,17 +172,22 @@ class EntityProjection(ABC):
         rows: dict[Key, Row | None] = {}
         existing: set[Key] = set()
         if not fresh:
-            rows.update(self._load(conn, self._keys_to_load(mine)))
+            rows.update(self._load(conn, self._keys_to_load(mine, careful)))
             existing = set(rows)
         for event in mine:
-            key = self.key(event)
-            row = rows.get(key)
-            if row is None and not (self.upsert or event.name in self.creators):
-                raise ProjectionError(
-                    f"{event.name} at block {event.block_number} changes an unknown "
-                    f"{self.table.name} entity {key}"
-                )
-            rows[key] = self.apply(row, event)
+            try:
+                key = self.key(event)
+                row = rows.get(key)
+                if row is None and not (self.upsert or event.name in self.creators):
+                    raise ProjectionError(
+                        f"{event.name} at block {event.block_number} changes an unknown "
+                        f"{self.table.name} entity {key}"
+                    )
+                rows[key] = self.apply(row, event)
+            except NOT_FOLDABLE as error:
+                if anomalies is None:
+                    raise
+                anomalies.append(Anomaly.of(self.table.name, event, error))
         inserts = [row for key, row in rows.items() if key not in existing and row is not None]
         if inserts:
             bulk_insert(conn, self.table, inserts)
@@ -123,15 +199,18 @@ class EntityProjection(ABC):
             conn.execute(delete(self.table).where(self._key_clause(chunk)))
         return len(rows)
 
-    def _keys_to_load(self, events: Sequence[Event]) -> list[Key]:
+    def _keys_to_load(self, events: Sequence[Event], careful: bool = False) -> list[Key]:
         seen: set[Key] = set()
         load: list[Key] = []
         for event in events:
-            key = self.key(event)
+            try:
+                key = self.key(event)
+            except NOT_FOLDABLE:
+                continue  # the fold lists it as an anomaly
             if key in seen:
                 continue
             seen.add(key)
-            if event.name not in self.creators:
+            if careful or event.name not in self.creators:
                 load.append(key)
         return load
 
@@ -167,11 +246,12 @@ class EntityProjection(ABC):
         mine = [e for e in orphans if e.name in self.events]
         if not mine:
             return
-        keys = list({self.key(e) for e in mine})
+        keys = list({key for e in mine if (key := self._key_or_none(e)) is not None})
         for chunk in _chunks(keys):
             conn.execute(delete(self.table).where(self._key_clause(chunk)))
         topics = sorted({e.topic1 for e in mine if e.topic1 is not None})
         wanted = set(keys)
+        skipped = _skipped(conn, self.table.name, ancestor)
         history = [
             event
             for event in load_events(
@@ -180,9 +260,17 @@ class EntityProjection(ABC):
                 & s.raw_events.c.event.in_(sorted(self.events)),
                 topics,
             )
-            if self.key(event) in wanted
+            if self._key_or_none(event) in wanted
+            and (event.block_number, event.log_index) not in skipped
         ]
-        self.fold(conn, history, fresh=True)
+        # The events skipped the first time are skipped again (and already listed).
+        self.fold(conn, history, fresh=True, anomalies=[])
+
+    def _key_or_none(self, event: Event) -> Key | None:
+        try:
+            return self.key(event)
+        except NOT_FOLDABLE:
+            return None
 
 
 class FactProjection(ABC):
@@ -195,8 +283,25 @@ class FactProjection(ABC):
     def rows(self, event: Event) -> Iterable[Row]:
         """The rows one event appends."""
 
-    def fold(self, conn: Connection, events: Sequence[Event], *, fresh: bool = False) -> int:
-        rows = [row for e in events if e.name in self.events for row in self.rows(e)]
+    def fold(
+        self,
+        conn: Connection,
+        events: Sequence[Event],
+        *,
+        fresh: bool = False,
+        anomalies: list[Anomaly] | None = None,
+        careful: bool = False,
+    ) -> int:
+        rows: list[Row] = []
+        for e in events:
+            if e.name not in self.events:
+                continue
+            try:
+                rows.extend(list(self.rows(e)))  # all of an event's rows, or none
+            except NOT_FOLDABLE as error:
+                if anomalies is None:
+                    raise
+                anomalies.append(Anomaly.of(self.table.name, e, error))
         if rows:
             bulk_insert(conn, self.table, rows)
         return len(rows)

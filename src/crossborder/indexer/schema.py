@@ -29,6 +29,10 @@ from sqlalchemy import (
 )
 
 REPORTING_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
+# How every report and the CLI name that zone: said wherever a day or a time is shown.
+REPORTING_TZ_NAME = "China Standard Time"
+REPORTING_TZ_OFFSET = "UTC+8"
+REPORTING_TZ_LABEL = f"{REPORTING_TZ_NAME} ({REPORTING_TZ_OFFSET})"
 HEX32 = String(66)
 ADDRESS = String(42)
 DAY = String(10)
@@ -39,6 +43,11 @@ metadata = MetaData()
 def reporting_day(timestamp: int) -> str:
     """The reporting day (China Standard Time) of a unix timestamp."""
     return dt.datetime.fromtimestamp(timestamp, REPORTING_TZ).strftime("%Y-%m-%d")
+
+
+def reporting_time(moment: dt.datetime) -> str:
+    """A moment as the platform's users read it: China Standard Time, with its offset."""
+    return f"{moment.astimezone(REPORTING_TZ):%Y-%m-%d %H:%M:%S} {REPORTING_TZ_OFFSET}"
 
 
 # -- the chain as indexed ------------------------------------------------------------------------
@@ -319,6 +328,32 @@ undecoded_logs = Table(
     Column("address", ADDRESS, nullable=False),
     Column("topics", Text, nullable=False),  # space-separated 0x hex
     Column("data", Text, nullable=False),
+)
+
+# Events the projections could not fold (an event that contradicts them, e.g. a release of a
+# hold never taken, or arguments of an unexpected shape): the event stays in raw_events, the
+# projection skips it, and indexing goes on. Each row names the projection and why.
+anomalies = Table(
+    "anomalies",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("projection", String(40), primary_key=True),
+    Column("event", String(40), nullable=False),
+    Column("address", ADDRESS, nullable=False),
+    Column("message", Text, nullable=False),
+)
+
+# Scenario contracts the ledger authorised after the deployment (``ScenarioAuthorised``), which
+# the indexer found and follows from the authorising block on: their compiled contract (NULL
+# when no compiled contract matches its code: its logs are kept in undecoded_logs) and scenario.
+discovered_contracts = Table(
+    "discovered_contracts",
+    metadata,
+    Column("address", ADDRESS, primary_key=True),
+    Column("contract", String(80)),
+    Column("scenario", SmallInteger, nullable=False),
+    Column("block_number", BigInteger, nullable=False),
 )
 
 ENTITY_TABLES = (

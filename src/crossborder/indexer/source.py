@@ -50,7 +50,6 @@ class ChainSource:
     def __init__(self, rpc: RpcClient, catalog: EventCatalog) -> None:
         self.rpc = rpc
         self.catalog = catalog
-        self._addresses = catalog.addresses
 
     def head(self) -> int:
         return self.rpc.block_number()
@@ -65,11 +64,16 @@ class ChainSource:
         answers = self.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
         return [a["hash"].lower() if a is not None else None for a in answers]
 
-    def fetch(self, first: int, last: int) -> FetchedRange:
+    def fetch(self, first: int, last: int, addresses: Sequence[str] | None = None) -> FetchedRange:
         """The platform's events in blocks ``first..last``.
 
         The end block is read before the logs: should a reorg replace it meanwhile, the stored
         checkpoint will not match the chain at the next step, and the range is re-read.
+
+        Args:
+            first: The first block.
+            last: The last block.
+            addresses: Only these contracts' logs (they must be in the catalog); default all.
 
         Raises:
             RpcError: The node refused the query (e.g. too many results): use a smaller range.
@@ -79,9 +83,10 @@ class ChainSource:
         end = self.block(last)
         if end is None:
             raise RangeChanged(f"block {last} is no longer on the chain")
+        wanted = list(addresses) if addresses is not None else self.catalog.addresses
         logs = self.rpc.request(
             "eth_getLogs",
-            [{"fromBlock": hex(first), "toBlock": hex(last), "address": self._addresses}],
+            [{"fromBlock": hex(first), "toBlock": hex(last), "address": wanted}],
         )
         if not isinstance(logs, list):
             raise RpcError(0, "eth_getLogs answered without a list of logs")

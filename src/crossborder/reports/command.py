@@ -3,35 +3,47 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from ..chain.deployment import Deployment
+from ..cli.common import console, err_console, friendly
 from ..domain.codes import Scenario
 from ..domain.fingerprint import Fingerprinter
 from ..domain.money import currency
-from ..errors import CrossborderError, InvalidInput, NotDeployed
-from ..indexer.store import default_db_url, make_engine
-from ..settings import DEVNET_CHAIN_IDS, DEVNET_CONSORTIUM_KEY, get_settings
+from ..errors import InvalidInput
+from ..indexer.store import default_db_url, open_for_reading
+from ..settings import get_settings
 from .model import Filters, Scope
 from .names import load_names, namer
 from .queries import REPORTS
 from .render import FORMATS, rich_table, write, write_chart
 from .scope import scope_of
 
-console = Console()
-
 
 def _fingerprinter(deployment: Deployment | None) -> Fingerprinter | None:
+    """The consortium key's fingerprinter: the configured key, else the published devnet key
+    on the project's own devnet (``Settings.consortium_key_for``), else None."""
     settings = get_settings()
-    if settings.consortium_key is not None:
-        return Fingerprinter(settings.consortium_key.get_secret_value().encode())
-    if deployment is not None and deployment.chain_id in DEVNET_CHAIN_IDS:
-        return Fingerprinter(DEVNET_CONSORTIUM_KEY.encode())
-    return None
+    if settings.consortium_key is None and deployment is None:
+        return None
+    try:
+        return Fingerprinter(settings.consortium_key_for(deployment.chain_id if deployment else 0))
+    except InvalidInput:
+        return None
+
+
+def _deployment(path: Path) -> Deployment | None:
+    """The deployment file, if there is one: reports read the store, not the chain, and need
+    it only for the regulator's admin account and the devnet's key.
+
+    Raises:
+        NotDeployed: The file exists but is malformed or incomplete.
+    """
+    if not path.exists():
+        return None
+    return Deployment.load(path)
 
 
 def _participant(value: str, fingerprints: Fingerprinter | None) -> str:
@@ -61,6 +73,7 @@ def _participant(value: str, fingerprints: Fingerprinter | None) -> str:
 @click.option("--chart", type=click.Path(path_type=Path), help="also draw a PNG chart")
 @click.option("--names", type=click.Path(path_type=Path), help="CSV of uscc,name to show names")
 @click.option("--deployment", "deployment_file", type=click.Path(path_type=Path))
+@friendly
 def report_cmd(
     name: str,
     db_url: str | None,
@@ -79,32 +92,32 @@ def report_cmd(
     deployment_file: Path | None,
 ) -> None:
     """Print a report: firm-stats (企业融资信息统计), financing-report (企业融资情况报表),
-    verification-failures (报关单核验失败统计), interceptions (重复/超额融资拦截)."""
+    verification-failures (报关单核验失败统计), interceptions (重复/超额融资拦截).
+
+    Days (--from, --to, the day and month columns) are China Standard Time (UTC+8) days.
+    """
     settings = get_settings()
+    if regulator == (account is not None):
+        raise InvalidInput("say who asks: --as ACCOUNT (a bank statistician) or --regulator")
+    if fmt == "table" and output is not None:
+        raise InvalidInput("--output needs --format csv, xlsx or json")
+    deployment = _deployment(deployment_file or settings.deployment_path)
+    fingerprints = _fingerprinter(deployment)
+    filters = Filters(
+        date_from=date_from.date() if date_from else None,
+        date_to=date_to.date() if date_to else None,
+        bank=_participant(bank, fingerprints) if bank else None,
+        currency=currency(currency_code).numeric if currency_code else None,
+        scenario=int(Scenario[scenario.upper()]) if scenario else None,
+        period="day" if period == "day" else "month",
+    )
+    show = namer({})
+    if names is not None:
+        if fingerprints is None:
+            raise InvalidInput("set CROSSBORDER_CONSORTIUM_KEY to match names to fingerprints")
+        show = namer(load_names(names, fingerprints))
+    engine = open_for_reading(db_url or settings.db_url or default_db_url(settings.devnet_dir))
     try:
-        if regulator == (account is not None):
-            raise InvalidInput("say who asks: --as ACCOUNT (a bank statistician) or --regulator")
-        try:
-            deployment: Deployment | None = Deployment.load(
-                deployment_file or settings.deployment_path
-            )
-        except NotDeployed:
-            deployment = None
-        fingerprints = _fingerprinter(deployment)
-        filters = Filters(
-            date_from=date_from.date() if date_from else None,
-            date_to=date_to.date() if date_to else None,
-            bank=_participant(bank, fingerprints) if bank else None,
-            currency=currency(currency_code).numeric if currency_code else None,
-            scenario=int(Scenario[scenario.upper()]) if scenario else None,
-            period="day" if period == "day" else "month",
-        )
-        show = namer({})
-        if names is not None:
-            if fingerprints is None:
-                raise InvalidInput("set CROSSBORDER_CONSORTIUM_KEY to match names to fingerprints")
-            show = namer(load_names(names, fingerprints))
-        engine = make_engine(db_url or settings.db_url or default_db_url(settings.devnet_dir))
         with engine.connect() as conn:
             if account is not None:
                 admin = deployment.regulator if deployment is not None else None
@@ -112,18 +125,14 @@ def report_cmd(
             else:
                 scope = Scope(bank=None)
             report = REPORTS[name](conn, scope, filters, show)
+    finally:
         engine.dispose()
-        if fmt == "table":
-            console.print(rich_table(report))
-            if output is not None:
-                raise InvalidInput("--output needs --format csv, xlsx or json")
-        else:
-            text = write(report, fmt, output)
-            if text is not None:
-                click.echo(text, nl=False)
-        if chart is not None:
-            write_chart(report, chart)
-            console.print(f"chart written to {chart}", style="dim")
-    except CrossborderError as error:
-        console.print(f"[bold red]error:[/] {error}")
-        sys.exit(1)
+    if fmt == "table":
+        console.print(rich_table(report))
+    else:
+        text = write(report, fmt, output)
+        if text is not None:
+            click.echo(text, nl=False)
+    if chart is not None:
+        write_chart(report, chart)
+        err_console.print(f"chart written to {chart}", style="dim")

@@ -10,8 +10,10 @@ from typing import Any, Literal
 from ..domain.codes import Reason, Scenario
 from ..domain.money import currency_by_numeric
 from ..errors import InvalidInput
+from ..indexer.schema import REPORTING_TZ_LABEL, REPORTING_TZ_OFFSET
 
-Kind = Literal["text", "int", "amount", "hours"]
+# "day": a reporting day or month, in the reporting time zone (China Standard Time).
+Kind = Literal["text", "int", "amount", "hours", "day"]
 Period = Literal["day", "month"]
 
 REASON_LABELS: dict[int, str] = {
@@ -41,8 +43,17 @@ class Column:
     kind: Kind = "text"
 
     @property
+    def english(self) -> str:
+        """The English header; a day or month column names its time zone."""
+        return f"{self.en} ({REPORTING_TZ_OFFSET})" if self.kind == "day" else self.en
+
+    @property
     def header(self) -> str:
-        return f"{self.zh} / {self.en}"
+        return f"{self.zh} / {self.english}"
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("int", "amount", "hours")
 
 
 @dataclass
@@ -58,6 +69,7 @@ class Report:
             with the currency's code in the row's ``currency`` column.
         scope: Whose rows it shows (a bank's, or all for the regulator).
         chart: What ``--chart`` draws: ``("series", x, y)`` or ``("bars", label, value)``.
+        time_zone: The zone of its days and months (and of the ``--from``/``--to`` filters).
     """
 
     name: str
@@ -68,10 +80,15 @@ class Report:
     scope: str
     chart: tuple[str, str, str] | None = None
     notes: list[str] = field(default_factory=list)
+    time_zone: str = REPORTING_TZ_LABEL
 
     @property
     def title(self) -> str:
         return f"{self.zh} {self.en}"
+
+    @property
+    def zone_note(self) -> str:
+        return f"days in {self.time_zone}"
 
 
 @dataclass(frozen=True)

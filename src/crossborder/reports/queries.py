@@ -250,7 +250,7 @@ def financing_report(
         zh="企业融资情况报表",
         en="Enterprise financing report",
         columns=[
-            Column("period", "期间", "period"),
+            Column("period", "期间", "period", "day"),
             Column("bank", "银行", "bank"),
             Column("branch", "网点", "branch"),
             Column("scenario", "业务场景", "scenario"),
@@ -332,7 +332,7 @@ def verification_failures(
         zh="报关单核验失败统计",
         en="Declaration verification failure statistics",
         columns=[
-            Column("period", "期间", "period"),
+            Column("period", "期间", "period", "day"),
             Column("bank", "银行", "bank"),
             Column("code", "原因代码", "reason code", "int"),
             Column("reason", "失败原因", "reason"),
@@ -407,7 +407,7 @@ def interceptions(
         zh="重复融资与超额融资拦截",
         en="Duplicate and over-financing interceptions",
         columns=[
-            Column("day", "日期", "day"),
+            Column("day", "日期", "day", "day"),
             Column("bank", "银行", "bank"),
             Column("scenario", "业务场景", "scenario"),
             Column("firm", "企业", "firm"),

@@ -13,6 +13,7 @@ from typing import Any
 from rich.table import Table
 
 from ..errors import InvalidInput
+from ..indexer.schema import REPORTING_TZ, REPORTING_TZ_NAME
 from .model import Column, Report
 
 FORMATS = ("table", "csv", "xlsx", "json")
@@ -29,13 +30,15 @@ def _text(column: Column, value: Any) -> str:
 
 
 def rich_table(report: Report) -> Table:
-    """The report as a rich table with bilingual headers (中文 above English)."""
-    table = Table(title=f"{report.title}\n[dim]{report.scope}[/]", show_lines=False)
+    """The report as a rich table with bilingual headers (中文 above English); its title says
+    whose rows it shows and the time zone of its days."""
+    table = Table(
+        title=f"{report.title}\n[dim]{report.scope} · {report.zone_note}[/]", show_lines=False
+    )
     for column in report.columns:
-        numeric = column.kind != "text"
         table.add_column(
-            f"{column.zh}\n{column.en}",
-            justify="right" if numeric else "left",
+            f"{column.zh}\n{column.english}",
+            justify="right" if column.numeric else "left",
             overflow="fold",
         )
     for row in report.rows:
@@ -50,12 +53,17 @@ def _json_value(value: Any) -> Any:
 
 
 def to_json(report: Report) -> str:
-    """JSON with amounts as exact decimal strings."""
+    """JSON with amounts as exact decimal strings, and the time zone of its days."""
+    offset = REPORTING_TZ.utcoffset(None)
+    hours, minutes = divmod(int(offset.total_seconds()) // 60, 60)
     document = {
         "report": report.name,
         "title": {"zh": report.zh, "en": report.en},
         "scope": report.scope,
-        "columns": [{"key": c.key, "zh": c.zh, "en": c.en, "kind": c.kind} for c in report.columns],
+        "time_zone": {"name": REPORTING_TZ_NAME, "utc_offset": f"{hours:+03d}:{minutes:02d}"},
+        "columns": [
+            {"key": c.key, "zh": c.zh, "en": c.english, "kind": c.kind} for c in report.columns
+        ],
         "rows": [
             {c.key: _json_value(row.get(c.key)) for c in report.columns} for row in report.rows
         ],
@@ -64,7 +72,8 @@ def to_json(report: Report) -> str:
 
 
 def to_csv(report: Report) -> str:
-    """CSV with ``中文 / English`` headers; amounts exact, without thousands separators."""
+    """CSV with ``中文 / English`` headers (a day or month column names its time zone); amounts
+    exact, without thousands separators."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([c.header for c in report.columns])
@@ -83,8 +92,8 @@ def write_xlsx(report: Report, path: Path) -> None:
     assert sheet is not None
     sheet.title = report.name[:31]
     sheet.append([report.title])
-    sheet.append([report.scope])
-    sheet.append([f"{c.zh}\n{c.en}" for c in report.columns])
+    sheet.append([f"{report.scope} · {report.zone_note}"])
+    sheet.append([f"{c.zh}\n{c.english}" for c in report.columns])
     for cell in sheet[3]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True)
@@ -152,7 +161,7 @@ def write_chart(report: Report, path: Path) -> None:
             axes.plot(
                 periods, [float(values.get(p, 0)) for p in periods], marker="o", label=currency
             )
-        axes.set_xlabel(columns[x_key].en)
+        axes.set_xlabel(columns[x_key].english)
         axes.legend()
         axes.tick_params(axis="x", rotation=45)
     else:

@@ -51,9 +51,11 @@ def test_devnet_deploy_demo_query_index_report(env):
 
         unknown = run(env, "query", "531020260000000999").stdout
         assert "unknown" in unknown
+        # Its times are China Standard Time, and it says so (as the reports do).
+        assert "used since (UTC+8)" in unknown and "China Standard Time (UTC+8)" in unknown
         bad = run(env, "query", "12345", check=False)
         assert bad.returncode == 1
-        assert "18 digits" in bad.stdout and "Traceback" not in bad.stdout + bad.stderr
+        assert "18 digits" in bad.stderr and "Traceback" not in bad.stdout + bad.stderr
 
         indexed = run(env, "index", "--once", "--no-progress")
         assert "checkpoint" in indexed.stdout + indexed.stderr
@@ -61,7 +63,9 @@ def test_devnet_deploy_demo_query_index_report(env):
         report = run(
             env, "report", "interceptions", "--regulator", "--format", "json", "--names", names
         )
-        rows = json.loads(report.stdout)["rows"]
+        document = json.loads(report.stdout)
+        assert document["time_zone"] == {"name": "China Standard Time", "utc_offset": "+08:00"}
+        rows = document["rows"]
         assert sorted(r["reason"] for r in rows) == [
             "超额融资 over-financing",
             "重复融资 duplicate",
@@ -116,7 +120,7 @@ def _consent_by_files(env: dict[str, str]) -> None:
         in run(env, "consent", "submit", str(first), "--keystore", str(bank_key)).stdout
     )
     replay = run(env, "consent", "submit", str(first), "--keystore", str(bank_key), check=False)
-    assert replay.returncode == 1 and "already used or revoked" in replay.stdout
+    assert replay.returncode == 1 and "already used or revoked" in replay.stderr
     run(env, "consent", "revoke", str(second), "--keystore", str(firm_key))
     revoked = run(env, "consent", "submit", str(second), "--keystore", str(bank_key), check=False)
     assert revoked.returncode == 1 and "Traceback" not in revoked.stdout + revoked.stderr
@@ -137,7 +141,7 @@ def _consent_by_files(env: dict[str, str]) -> None:
     )
     refused = run(env, "consent", "submit", str(forged), "--keystore", str(bank_key), check=False)
     assert (
-        refused.returncode == 1 and "not signed by an account bound to the firm" in refused.stdout
+        refused.returncode == 1 and "not signed by an account bound to the firm" in refused.stderr
     )
 
 
@@ -196,4 +200,4 @@ def test_keystore_new_and_unlock(env, tmp_path):
     )
     assert wrong.returncode == 1 and "Traceback" not in wrong.stdout + wrong.stderr
     again = run(env, "keystore", "new", str(path), check=False)
-    assert again.returncode == 1 and "not overwriting" in again.stdout
+    assert again.returncode == 1 and "not overwriting" in again.stderr

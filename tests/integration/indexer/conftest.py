@@ -80,7 +80,7 @@ def index(world: World, url: str, **config: Any) -> Store:
     return store
 
 
-DUMPED = (s.raw_events, s.undecoded_logs, *s.PROJECTION_TABLES)
+DUMPED = (s.raw_events, s.undecoded_logs, s.anomalies, s.discovered_contracts, *s.PROJECTION_TABLES)
 
 
 def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:

@@ -1,4 +1,5 @@
-"""The node unreachable: the indexer waits and retries (saying so once), then catches up."""
+"""The node unreachable: the indexer waits and retries (saying so, and again periodically),
+then catches up; without ``follow`` it gives up after a bounded wait."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pytest
+
 from crossborder.chain.rpc import RpcClient
+from crossborder.errors import ChainUnavailable
 from crossborder.indexer import Indexer, IndexerConfig, Store, scenario_codes
 
 from .conftest import dump, index
@@ -91,4 +95,52 @@ def test_waits_for_an_unreachable_node_then_catches_up(world: World, tmp_path: P
     reference = f"sqlite:///{tmp_path / 'reference.sqlite'}"
     index(world, reference).close()
     assert dump(url) == dump(reference)
+    store.close()
+
+
+def _down_indexer(world: World, tmp_path: Path, **config: float) -> tuple[Indexer, Store]:
+    """An indexer whose node never answers (nothing listens on its port)."""
+    rpc = RpcClient(f"http://127.0.0.1:{free_port()}", timeout=1, retries=0)
+    store = Store(f"sqlite:///{tmp_path / 'down.sqlite'}")
+    return Indexer(rpc, world.deployment, world.abis, store, IndexerConfig(**config)), store
+
+
+def test_once_gives_up_after_the_bounded_wait(world: World, tmp_path: Path) -> None:
+    indexer, store = _down_indexer(world, tmp_path, max_backoff=0.2, give_up_after=1.5)
+    started = time.monotonic()
+    with pytest.raises(ChainUnavailable, match=r"gave up after \d+ s \(limit 1.5 s\)"):
+        indexer.run(follow=False)
+    assert 1.5 <= time.monotonic() - started < 10
+    assert store.checkpoint() is None
+    store.close()
+
+
+def test_follow_keeps_waiting_and_says_so_periodically(world: World, tmp_path: Path) -> None:
+    indexer, store = _down_indexer(
+        world, tmp_path, max_backoff=0.2, give_up_after=0.5, log_every=0.5
+    )
+    stop = threading.Event()
+    failed: list[BaseException] = []
+
+    def follow() -> None:
+        try:
+            indexer.run(follow=True, stop=stop)
+        except BaseException as error:
+            failed.append(error)
+
+    logger = logging.getLogger("crossborder.indexer")
+    collect = Collect()
+    logger.addHandler(collect)
+    try:
+        worker = threading.Thread(target=follow, daemon=True)
+        worker.start()
+        time.sleep(3)
+        assert worker.is_alive() and not failed, "following never gives up"
+        stop.set()
+        worker.join(10)
+    finally:
+        logger.removeHandler(collect)
+    assert not worker.is_alive()
+    assert sum("retrying" in m for m in collect.messages) == 1, collect.messages
+    assert sum("still waiting" in m for m in collect.messages) >= 3, collect.messages
     store.close()

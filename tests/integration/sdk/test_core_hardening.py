@@ -69,7 +69,7 @@ def apply(platform, bank, firm, declaration, amount):
 
 
 def test_a_bank_cannot_open_a_service_the_firm_never_signed(platform, world):
-    _customs, bank_a, bank_b, firm_signers, _regulator = world
+    _customs, _bank_a, bank_b, firm_signers, _regulator = world
     # Bank B's own operator signs a consent "for" firm 3: the registry refuses it.
     forged = sign_consent(platform, bank_b.opener, FIRM_3, bank_b.uscc, RCV, soon())
     closed_before = service_status(platform, FIRM_3, bank_b.uscc, RCV)

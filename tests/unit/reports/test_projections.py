@@ -10,15 +10,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from crossborder.domain.codes import ForceReason, ParticipantKind, Scenario, Stage
 from crossborder.errors import AccessDenied, MissingRole
 from crossborder.indexer import Checkpoint, Store
 from crossborder.indexer import schema as s
 from crossborder.indexer.events import Event, Undecoded
-from crossborder.indexer.projections import ProjectionError
-from crossborder.indexer.store import BlockInfo
+from crossborder.indexer.projections import Documents, ProjectionError
+from crossborder.indexer.store import BlockInfo, CheckpointMoved
 from crossborder.reports import REPORTS, Filters, Scope
 from crossborder.reports.scope import scope_of
 
@@ -230,7 +229,11 @@ def test_void_then_register_again(store: Store, ranges: str) -> None:
     assert (hold["state"], hold["live"]) == ("released", 0)  # the old hold's history stays
 
 
-def test_an_event_on_a_voided_document_is_refused(store: Store) -> None:
+def _anomalies(store: Store) -> list[tuple[str, str, str]]:
+    return [(a["projection"], a["event"], a["message"]) for a in _rows(store, s.anomalies)]
+
+
+def test_an_event_on_a_voided_document_is_an_anomaly_not_a_halt(store: Store) -> None:
     c = Ranges(store)
     c.next_block()
     c.register(1)
@@ -242,24 +245,87 @@ def test_an_event_on_a_voided_document_is_refused(store: Store) -> None:
     c.commit()
     c.next_block()
     c.apply(1, 1, 10, held=10)
-    with pytest.raises(ProjectionError, match="unknown documents entity"):
-        c.commit()
+    c.register(2)  # the rest of the range is folded all the same
+    end = c.commit()
+    ((projection, event, message),) = _anomalies(store)
+    assert (projection, event) == ("documents", "AmountHeld")
+    assert "unknown documents entity" in message
+    assert set(_documents(store)) == {(EXPORT, h(2))}
+    (hold,) = _rows(store, s.holds)  # the holds projection could fold it
+    assert hold["live"] == 10
+    assert store.checkpoint() == Checkpoint(end, h(end))
+    assert "AmountHeld" in [r["event"] for r in _rows(store, s.raw_events)], "kept raw"
+    # Without a list to record anomalies in, a projection still refuses the event.
+    with store.engine.begin() as conn, pytest.raises(ProjectionError):
+        Documents().fold(conn, [e for e in _raw_events(store) if e.name == "AmountHeld"])
 
 
-def test_registering_a_live_document_again_is_refused(store: Store) -> None:
+def _raw_events(store: Store) -> list[Event]:
+    from crossborder.indexer.projections import load_events
+
+    with store.engine.connect() as conn:
+        return load_events(conn, s.raw_events.c.block_number >= 0)
+
+
+def test_registering_a_live_document_again_is_an_anomaly(store: Store) -> None:
+    c = Ranges(store)
+    c.next_block()
+    c.register(1, face=100)
+    c.register(1, face=200)  # in the same range
+    c.commit()
+    assert _documents(store)[(EXPORT, h(1))]["face"] == 100
+    assert [(p, e) for p, e, _ in _anomalies(store)] == [("documents", "DocumentRegistered")]
+    c.next_block()
+    c.register(1, face=300)  # in a later range: found by looking the creators up again
+    c.register(2)
+    c.commit()
+    assert _documents(store)[(EXPORT, h(1))]["face"] == 100
+    assert (EXPORT, h(2)) in _documents(store)
+    assert len(_anomalies(store)) == 2 and all(
+        "registered twice" in m for *_, m in _anomalies(store)
+    )
+
+
+def test_anomalies_survive_a_rollback_replay_and_go_with_their_blocks(store: Store) -> None:
+    c = Ranges(store)
+    c.next_block()
+    c.register(1, face=100_000)
+    c.apply(1, 1, 10_000, held=10_000)
+    c.commit()
+    c.next_block()
+    c.hold("AmountReleased", 1, 1, 50_000, held=0)  # more than is live: an anomaly
+    ancestor = c.commit()
+    c.next_block()
+    c.hold("AmountReleased", 1, 1, 10_000, held=0)
+    c.hold("AmountReleased", 1, 9, 1, held=0)  # a hold never taken: an anomaly
+    c.commit()
+    assert len(_anomalies(store)) == 2
+    store.rollback(Checkpoint(ancestor, h(ancestor)))
+    # The replay of the hold skips the anomalous release again; the later anomaly is gone.
+    ((_, event, message),) = _anomalies(store)
+    assert event == "AmountReleased" and "frees 50000" in message
+    (hold,) = _rows(store, s.holds)
+    assert (hold["live"], hold["state"]) == (10_000, "live")
+
+
+def test_a_commit_that_finds_the_checkpoint_moved_writes_nothing(store: Store) -> None:
+    """Two writers on one store: the second to commit the same range is refused, untouched."""
     c = Ranges(store)
     c.next_block()
     c.register(1)
-    c.register(1)
-    with pytest.raises(ProjectionError, match="registered twice"):
-        c.commit()
-    c.pending = []
-    c.register(1)
-    c.commit()
+    first = c.commit()
+    seen = store.checkpoint()
     c.next_block()
-    c.register(1)  # in a later range: the store's key refuses it
-    with pytest.raises(IntegrityError):
-        c.commit()
+    c.register(2)
+    c.commit()  # another writer moves the checkpoint on
+    late = [Event(c.block, 0, h(c.block), T0, h(0), LEDGER, "FaceCorrected", h(1), {})]
+    block = BlockInfo(c.block, h(c.block), T0)
+    with pytest.raises(CheckpointMoved, match=f"from block {first}"):
+        store.commit_range(late, [block], block, expected=seen)
+    assert len(_rows(store, s.raw_events)) == 4 and not _anomalies(store)
+    with pytest.raises(CheckpointMoved):
+        store.rollback(None, expected=seen)
+    assert set(_documents(store)) == {(EXPORT, h(1)), (EXPORT, h(2))}
 
 
 def test_force_release_ends_the_hold_and_the_reports_follow(store: Store) -> None:
@@ -346,8 +412,11 @@ def test_partial_release_and_consume_keep_live_and_consumed_apart(store: Store) 
     assert _documents(store)[(EXPORT, h(1))]["held_since"] is not None  # consumed stays used
     c.next_block()
     c.hold("AmountReleased", 1, 1, 1, held=49_999)
-    with pytest.raises(ProjectionError, match="frees 1 of a hold with 0 live"):
-        c.commit()
+    c.commit()
+    assert [(p, e) for p, e, _ in _anomalies(store)] == [("holds", "AmountReleased")]
+    assert "frees 1 of a hold with 0 live" in _anomalies(store)[0][2]
+    (hold,) = _rows(store, s.holds)
+    assert (hold["live"], hold["consumed"], hold["state"]) == (0, 50_000, "consumed")
 
 
 def test_a_rollback_recomputes_voided_and_registered_again_documents(store: Store) -> None:

@@ -345,3 +345,79 @@ def test_the_report_command(store: Store, tmp_path: Path) -> None:
     assert "报关单核验失败统计" in result.output and chart.exists()
     result = runner.invoke(report_cmd, ["interceptions", *db])
     assert result.exit_code == 1 and "--as ACCOUNT" in result.output
+
+
+def test_every_format_says_the_time_zone_of_its_days(store: Store, tmp_path: Path) -> None:
+    """Report days are China Standard Time (UTC+8) days, and every format says so."""
+    from rich.console import Console
+
+    report = _run(store, "financing-report", period="day")
+    console = Console(width=400, record=True)
+    console.print(rich_table(report))
+    shown = console.export_text()
+    assert "days in China Standard Time (UTC+8)" in shown
+    assert "period (UTC+8)" in shown
+    document = json.loads(to_json(report))
+    assert document["time_zone"] == {"name": "China Standard Time", "utc_offset": "+08:00"}
+    assert document["columns"][0] == {
+        "key": "period",
+        "zh": "期间",
+        "en": "period (UTC+8)",
+        "kind": "day",
+    }
+    header = next(csv.reader(io.StringIO(to_csv(report))))
+    assert header[0] == "期间 / period (UTC+8)"
+    interceptions = next(csv.reader(io.StringIO(to_csv(_run(store, "interceptions")))))
+    assert interceptions[0] == "日期 / day (UTC+8)"
+    xlsx = tmp_path / "zone.xlsx"
+    write(report, "xlsx", xlsx)
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(xlsx).active
+    assert "days in China Standard Time (UTC+8)" in str(sheet.cell(2, 1).value)
+    assert sheet.cell(3, 1).value == "期间\nperiod (UTC+8)"
+    # T0 is midnight CST starting 2025-01-01, still 2024-12-31 16:00 in UTC: days are CST's.
+    from crossborder.indexer.schema import reporting_day, reporting_time
+
+    assert (reporting_day(T0 - 1), reporting_day(T0)) == ("2024-12-31", "2025-01-01")
+    import datetime as dt
+
+    moment = dt.datetime.fromtimestamp(T0, dt.UTC)
+    assert moment.isoformat() == "2024-12-31T16:00:00+00:00"
+    assert reporting_time(moment) == "2025-01-01 00:00:00 UTC+8"
+
+
+def test_the_report_command_fails_in_one_line_and_creates_nothing(
+    store: Store, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from crossborder.reports.command import report_cmd
+
+    runner = CliRunner()
+    none = ["--deployment", str(tmp_path / "none.json")]
+
+    def fails(*args: str) -> str:
+        result = runner.invoke(report_cmd, ["firm-stats", "--regulator", *none, *args])
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit), result.exception
+        (line,) = result.output.strip().splitlines()
+        assert line.startswith("error: ")
+        return line
+
+    never = tmp_path / "not" / "here" / "index.sqlite"
+    assert "never indexed" in fails("--db", f"sqlite:///{never}")
+    assert not (tmp_path / "not").exists()
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    assert "never indexed" in fails("--db", f"sqlite:///{empty}")
+    from crossborder.chain.devnet import free_port
+
+    pg = f"postgresql+psycopg://u:pw@127.0.0.1:{free_port()}/x"
+    line = fails("--db", pg)
+    assert "cannot open the reporting store" in line and ":pw@" not in line
+    assert "not a database URL" in fails("--db", "::")
+    broken = tmp_path / "deployment.json"
+    broken.write_text("{")
+    none = ["--deployment", str(broken)]
+    assert "not a complete deployment file" in fails("--db", store.url)
