@@ -15,7 +15,7 @@ NODE_STAMP := $(ROOT)/node_modules/.installed
 BUILD := $(ROOT)/.build/__local__.json
 CONTRACTS := $(shell find contracts -name '*.vy' -o -name '*.vyi')
 
-.PHONY: up test deps compile lint unit integration bench clean
+.PHONY: up test deps compile lint unit integration stateful bench clean
 
 up: deps compile
 	crossborder up
@@ -53,6 +53,13 @@ unit: deps compile
 
 integration: deps compile
 	pytest -q tests/integration
+
+# The guard's stateful property at length (`make test` runs it at a small budget): 10,000 steps,
+# or `make stateful STATEFUL_STEPS=n`; prints the steps, examples and seconds it took.
+STATEFUL_STEPS ?= 10000
+stateful: deps compile
+	CROSSBORDER_STATEFUL_STEPS=$(STATEFUL_STEPS) pytest -q --timeout=0 \
+		tests/unit/contracts/test_guard_stateful.py -k random_operations
 
 bench: deps compile
 	python benchmarks/gas.py

@@ -1,8 +1,9 @@
 """The Python code tables equal the contracts' (one source of truth, two tables, one proof).
 
-Roles, reason codes and MAX_CITED are read from the deployed contracts' public getters; the
-tables the contracts do not expose (kinds, scenarios, document types, states, the role groups)
-are read from `contracts/modules/codes.vy` itself.
+Reason codes and MAX_CITED are read from the deployed ledger's public getters; every other table
+(kinds, stages, scenarios, document types, states, reasons, force-release and skip reasons) is
+read from `contracts/modules/codes.vy` itself. The consent's EIP-712 type and domain are read from
+the deployed consortium.
 """
 
 from __future__ import annotations
@@ -12,19 +13,22 @@ import re
 from pathlib import Path
 
 import pytest
+from eth_utils import keccak
 
-from crossborder.domain import codes
+from crossborder.domain import codes, consent
 from crossborder.domain.codes import (
-    BANK_ROLES,
-    DATA_PROVIDER_ROLES,
     MAX_CITED,
-    ROLE_LABELS,
+    SCENARIO_TABLE,
+    STAGE_LABELS,
     DocumentType,
     FinancingState,
+    ForceReason,
     ParticipantKind,
     Reason,
-    Role,
     Scenario,
+    SkipReason,
+    Stage,
+    allowed_stages,
 )
 
 CODES_VY = Path(__file__).parents[2] / "contracts" / "modules" / "codes.vy"
@@ -48,11 +52,6 @@ def _getters(contract, prefix: str) -> dict[str, int]:
     return {name.removeprefix(prefix): getattr(contract, name)() for name in names}
 
 
-def test_roles_equal_the_consortium_constants(deployed_consortium):
-    on_chain = _getters(deployed_consortium, "ROLE_")
-    assert on_chain == {role.name: int(role) for role in Role}
-
-
 def test_reasons_equal_the_ledger_constants(deployed_ledger):
     on_chain = _getters(deployed_ledger, "REASON_")
     # OK (0) has no getter: a passing verification is not a reason.
@@ -64,16 +63,44 @@ def test_max_cited_equals_the_ledger_constant(deployed_ledger):
     assert deployed_ledger.MAX_CITED() == MAX_CITED
 
 
-def test_every_role_has_a_label():
-    assert set(ROLE_LABELS) == set(Role)
-    assert all(label.strip() for label in ROLE_LABELS.values())
-    assert len(set(ROLE_LABELS.values())) == len(ROLE_LABELS)
+def test_roles_are_data_not_getters(deployed_consortium):
+    """Roles are stage flags per scenario (`roles_of(account, scenario)`); the consortium has no
+    role constants any more, and the scenario table starts empty until the deploy writes it."""
+    assert _getters(deployed_consortium, "ROLE_") == {}
+    for scenario in Scenario:
+        for kind in ParticipantKind:
+            assert deployed_consortium.stages_allowed(scenario, kind) == 0
 
 
-def test_roles_are_single_distinct_bits():
-    values = [int(role) for role in Role]
+def test_every_stage_has_a_label():
+    assert set(STAGE_LABELS) == set(Stage)
+    assert all(label.strip() for label in STAGE_LABELS.values())
+    assert len(set(STAGE_LABELS.values())) == len(STAGE_LABELS)
+
+
+def test_stages_are_single_distinct_bits():
+    values = [int(stage) for stage in Stage]
     assert all(v and v & (v - 1) == 0 for v in values)
     assert len(set(values)) == len(values)
+
+
+def test_scenario_table_rows_are_well_formed():
+    for (scenario, kind), stages in SCENARIO_TABLE.items():
+        assert isinstance(scenario, Scenario) and isinstance(kind, ParticipantKind)
+        assert isinstance(stages, Stage) and stages != Stage(0)
+        assert allowed_stages(scenario, kind) == stages
+    # Document registration is the platform's; financing stages belong to banks.
+    assert all(kind != ParticipantKind.BANK for (scenario, kind) in SCENARIO_TABLE if scenario == 0)
+    assert allowed_stages(Scenario.RECEIVABLES, ParticipantKind.ENTERPRISE) == Stage(0)
+
+
+def test_consent_type_and_domain_equal_the_consortium(deployed_consortium):
+    fields = ",".join(f"{f['type']} {f['name']}" for f in consent.CONSENT_FIELDS)
+    type_string = f"ServiceConsent({fields})"
+    assert deployed_consortium.CONSENT_TYPEHASH() == keccak(text=type_string)
+    domain = deployed_consortium.eip712Domain()
+    assert (domain[1], domain[2]) == (consent.DOMAIN_NAME, consent.DOMAIN_VERSION)
+    assert domain[4] == deployed_consortium.address
 
 
 ################################################################
@@ -123,34 +150,49 @@ def vy() -> dict[str, int]:
     return table
 
 
-@pytest.mark.parametrize(
-    ("prefix", "enum"),
-    [
-        ("KIND_", ParticipantKind),
-        ("ROLE_", Role),
-        ("SCENARIO_", Scenario),
-        ("DOC_", DocumentType),
-        ("STATE_", FinancingState),
-        ("REASON_", Reason),
-    ],
-)
+TABLES = [
+    ("KIND_", ParticipantKind),
+    ("STAGE_", Stage),
+    ("SCENARIO_", Scenario),
+    ("DOC_", DocumentType),
+    ("STATE_", FinancingState),
+    ("REASON_", Reason),
+    ("FORCE_", ForceReason),
+    ("SKIP_", SkipReason),
+]
+
+
+@pytest.mark.parametrize(("prefix", "enum"), TABLES, ids=[t[1].__name__ for t in TABLES])
 def test_enum_equals_codes_vy(vy, prefix, enum):
     table = {k.removeprefix(prefix): v for k, v in vy.items() if k.startswith(prefix)}
     table.pop("MAX", None)
     assert table == {member.name: int(member) for member in enum}
     if f"{prefix}MAX" in vy:
-        assert vy[f"{prefix}MAX"] == max(enum)
+        assert vy[f"{prefix}MAX"] == max(int(member) for member in enum)
 
 
-def test_role_groups_and_max_cited_equal_codes_vy(vy):
-    assert vy["BANK_ROLES"] == BANK_ROLES
-    assert vy["DATA_PROVIDER_ROLES"] == DATA_PROVIDER_ROLES
+def test_force_and_skip_reasons_are_named_for_what_they_say(vy):
+    """Spelled out once more, so that a renumbering of either table fails here by name."""
+    assert (vy["FORCE_SCENARIO_STOPPED"], vy["FORCE_BANK_DEACTIVATED"]) == (
+        ForceReason.SCENARIO_STOPPED,
+        ForceReason.BANK_DEACTIVATED,
+    )
+    assert vy["SKIP_ALREADY_REGISTERED"] == SkipReason.ALREADY_REGISTERED == 1
+
+
+def test_max_cited_equals_codes_vy(vy):
     assert vy["MAX_CITED"] == MAX_CITED
+
+
+def test_every_codes_vy_constant_is_checked(vy):
+    """A new group of constants in codes.vy must be mirrored in Python and added to TABLES."""
+    prefixes = tuple(prefix for prefix, _ in TABLES)
+    assert {name for name in vy if not name.startswith(prefixes)} == {"MAX_CITED"}
 
 
 def test_every_python_table_is_checked():
     """A new table in crossborder.domain.codes must be added to the checks above."""
-    checked = {ParticipantKind, Role, Scenario, DocumentType, FinancingState, Reason}
+    checked = {enum for _, enum in TABLES}
     tables = {
         value
         for value in vars(codes).values()

@@ -1,22 +1,42 @@
-"""Contract fixtures on ape's embedded EVM: a deployed consortium with two banks.
+"""Contract fixtures on ape's embedded EVM: a deployed consortium with two banks and two firms.
+
+The consortium is deployed as `crossborder.chain.deploy` deploys it: every row of the scenario
+table (`SCENARIO_TABLE`) written with `define_roles`, the receivables scenario authorised on the
+ledger. Each firm has opened the receivables service with each bank by its signed consent.
 
 Accounts: 0 regulator, 1 customs operator, 9 outsider (never bound), 10-15 bank A's operators,
-16-21 bank B's; 2-8 and 22-29 are free for a module's own operators (ape reverts each test's and
-each module's changes, so modules may reuse them).
+16-21 bank B's, 27 firm A's account (signs its consents), 28 firm B's; 2-8, 22-26 and 29 are
+free for a module's own operators (ape reverts each test's and each module's changes, so
+modules may reuse them).
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ape
 import pytest
+import vyper
+from ape.contracts import ContractContainer
+from eth_account import Account
+from ethpm_types import ContractType
+from vyper.compiler.settings import Settings
 
-from crossborder.domain.codes import DocumentType, FinancingState, ParticipantKind, Role, Scenario
+from crossborder.domain.codes import (
+    SCENARIO_TABLE,
+    DocumentType,
+    FinancingState,
+    ParticipantKind,
+    Scenario,
+    Stage,
+)
+from crossborder.domain.consent import CreditScope, ServiceConsent
 from crossborder.errors import CrossborderError, from_revert
 
 USD = 840
@@ -24,21 +44,27 @@ CNY = 156
 EUR = 978
 ZERO = b"\x00" * 32
 ISSUED = 20000  # days since 1970-01-01 (2024-10-04)
+FAR = 2**40  # unix seconds: consents that outlive any clock a test sets (2**32 + ... included)
+RCV = Scenario.RECEIVABLES
+EXPORT = DocumentType.EXPORT_DECLARATION
+
+
+# Which document types each kind of data provider may register (`DocumentLedger._may_register`).
+MAY_REGISTER = {
+    ParticipantKind.CUSTOMS: {DocumentType.EXPORT_DECLARATION, DocumentType.IMPORT_DECLARATION},
+    ParticipantKind.INSURER: {DocumentType.INSURED_SHIPMENT},
+    ParticipantKind.LOGISTICS: {
+        DocumentType.RAIL_WAYBILL,
+        DocumentType.BILL_OF_LADING,
+        DocumentType.FREIGHT_INVOICE,
+    },
+    ParticipantKind.TAX: {DocumentType.TAX_FILING, DocumentType.FREIGHT_INVOICE},
+}
 
 
 def fp(label: str) -> bytes:
     """A stand-in fingerprint for contract tests (the SDK's keyed fingerprints are tested apart)."""
     return hashlib.sha256(label.encode()).digest()
-
-
-ALL_RCV = (
-    Role.RCV_APPLY
-    | Role.RCV_ACCEPT
-    | Role.RCV_REVIEW
-    | Role.RCV_DISBURSE
-    | Role.RCV_REPAY
-    | Role.RCV_SERVICE
-)
 
 
 @dataclass
@@ -50,6 +76,86 @@ class Bank:
     disburser: Any
     repayer: Any
     opener: Any
+
+
+# Each bank operator's one stage in the receivables scenario, in `Bank` field order.
+BANK_STAGES = (
+    ("applicant", Stage.APPLY),
+    ("acceptor", Stage.ACCEPT),
+    ("reviewer", Stage.REVIEW),
+    ("disburser", Stage.DISBURSE),
+    ("repayer", Stage.REPAY),
+    ("opener", Stage.SERVICE),
+)
+
+
+################################################################
+#                 OPERATORS, ROLES AND CONSENTS                #
+################################################################
+
+
+def bind(consortium, regulator, account, participant: bytes, roles=None) -> None:
+    """Binds `account` to `participant` and grants it stages per scenario (`{scenario: stages}`)."""
+    consortium.add_operator(account, participant, sender=regulator)
+    for scenario, stages in (roles or {}).items():
+        consortium.set_roles(account, int(scenario), int(stages), sender=regulator)
+
+
+def consent(
+    firm: bytes,
+    bank: bytes,
+    scenario: int = RCV,
+    *,
+    valid_until: int = FAR,
+    nonce: int | None = None,
+    scope: int = CreditScope.ALL,
+) -> ServiceConsent:
+    """A firm's consent to open `scenario` with `bank` (a fresh random nonce by default)."""
+    return ServiceConsent(
+        firm=firm,
+        bank=bank,
+        scenario=Scenario(scenario),
+        scope=scope,
+        valid_until=valid_until,
+        nonce=secrets.randbits(256) if nonce is None else nonce,
+    )
+
+
+def sign(
+    terms: ServiceConsent,
+    signer,
+    consortium,
+    *,
+    chain_id: int | None = None,
+    verifying_contract: str | None = None,
+) -> bytes:
+    """The EIP-712 signature of `terms` by a test account (domain: this chain and consortium)."""
+    message = terms.typed_data(
+        ape.chain.chain_id if chain_id is None else chain_id,
+        verifying_contract or consortium.address,
+    )
+    return bytes(Account.sign_typed_data(signer.private_key, full_message=message).signature)
+
+
+def open_service(
+    consortium,
+    opener,
+    signer,
+    firm: bytes,
+    bank: bytes,
+    scenario: int = RCV,
+    **terms: Any,
+):
+    """The bank's `opener` submits the firm's consent, signed by the firm's account `signer`."""
+    signed = consent(firm, bank, scenario, **terms)
+    return consortium.open_service(
+        signed.as_tuple(), sign(signed, signer, consortium), sender=opener
+    )
+
+
+################################################################
+#                           FIXTURES                           #
+################################################################
 
 
 @pytest.fixture(scope="session")
@@ -67,9 +173,17 @@ def outsider(accounts):
     return accounts[9]
 
 
+def write_scenario_table(consortium, regulator) -> None:
+    """Every row of `SCENARIO_TABLE`, as the deploy writes them."""
+    for (scenario, kind), stages in SCENARIO_TABLE.items():
+        consortium.define_roles(int(scenario), int(kind), int(stages), sender=regulator)
+
+
 @pytest.fixture(scope="session")
 def consortium(project, regulator):
-    return project.Consortium.deploy(sender=regulator)
+    contract = project.Consortium.deploy(sender=regulator)
+    write_scenario_table(contract, regulator)
+    return contract
 
 
 @pytest.fixture(scope="session")
@@ -84,34 +198,66 @@ def receivables(project, regulator, consortium, ledger):
     return contract
 
 
+_PROBE = Path(__file__).with_name("ProbeScenario.vy")
+
+
+@pytest.fixture(scope="session")
+def probe_container() -> ContractContainer:
+    """`ProbeScenario.vy` (tests only): a scenario contract that forwards any hold, release or
+    consume to the ledger. Deploy it with `(consortium, ledger)`."""
+    out = vyper.compile_code(
+        _PROBE.read_text(),
+        contract_path=str(_PROBE),
+        output_formats=["abi", "bytecode", "bytecode_runtime"],
+        settings=Settings(evm_version="shanghai"),
+    )
+    contract_type = ContractType.model_validate(
+        {
+            "contractName": "ProbeScenario",
+            "abi": out["abi"],
+            "deploymentBytecode": {"bytecode": out["bytecode"]},
+            "runtimeBytecode": {"bytecode": out["bytecode_runtime"]},
+        }
+    )
+    return ContractContainer(contract_type)
+
+
 CUSTOMS = fp("customs")
 FIRM_A = fp("firm-a")
 FIRM_B = fp("firm-b")
 
 
-def _bank(consortium, regulator, accounts, name: str, first: int) -> Bank:
+def make_bank(consortium, regulator, accounts, name: str, first: int, parent: bytes = ZERO) -> Bank:
+    """Onboards a bank with six operators `accounts[first:first + 6]`, one receivables stage each."""
     bank_id = fp(name)
-    consortium.onboard(bank_id, ParticipantKind.BANK, ZERO, sender=regulator)
-    roles = [Role.RCV_APPLY, Role.RCV_ACCEPT, Role.RCV_REVIEW, Role.RCV_DISBURSE, Role.RCV_REPAY]
-    ops = [accounts[first + i] for i in range(5)]
-    for op, role in zip(ops, roles, strict=True):
-        consortium.add_operator(op, bank_id, int(role), sender=regulator)
-    opener = accounts[first + 5]
-    consortium.add_operator(opener, bank_id, int(Role.RCV_SERVICE), sender=regulator)
-    for firm in (FIRM_A, FIRM_B):
-        consortium.set_service(firm, Scenario.RECEIVABLES, True, sender=opener)
-    return Bank(bank_id, *ops, opener)
+    consortium.onboard(bank_id, ParticipantKind.BANK, parent, sender=regulator)
+    ops = []
+    for i, (_, stage) in enumerate(BANK_STAGES):
+        bind(consortium, regulator, accounts[first + i], bank_id, {RCV: stage})
+        ops.append(accounts[first + i])
+    return Bank(bank_id, *ops)
 
 
 @pytest.fixture(scope="session")
-def platform(consortium, ledger, receivables, regulator, customs_op, accounts):
-    """Regulator, customs with one operator, two firms, two banks with one operator per role."""
+def firm_accounts(accounts) -> dict[bytes, Any]:
+    """Each firm's bound account: it signs the firm's consents and may close its services."""
+    return {FIRM_A: accounts[27], FIRM_B: accounts[28]}
+
+
+@pytest.fixture(scope="session")
+def platform(consortium, ledger, receivables, regulator, customs_op, accounts, firm_accounts):
+    """Regulator, customs with one operator, two firms with one account each, two banks with one
+    operator per stage; each firm has opened the receivables service with each bank."""
     consortium.onboard(CUSTOMS, ParticipantKind.CUSTOMS, ZERO, sender=regulator)
-    consortium.add_operator(customs_op, CUSTOMS, int(Role.DOC_REGISTER), sender=regulator)
-    for firm in (FIRM_A, FIRM_B):
+    bind(consortium, regulator, customs_op, CUSTOMS, {Scenario.PLATFORM: Stage.REGISTER})
+    for firm, account in firm_accounts.items():
         consortium.onboard(firm, ParticipantKind.ENTERPRISE, ZERO, sender=regulator)
-    bank_a = _bank(consortium, regulator, accounts, "bank-a", 10)
-    bank_b = _bank(consortium, regulator, accounts, "bank-b", 16)
+        bind(consortium, regulator, account, firm)
+    bank_a = make_bank(consortium, regulator, accounts, "bank-a", 10)
+    bank_b = make_bank(consortium, regulator, accounts, "bank-b", 16)
+    for bank in (bank_a, bank_b):
+        for firm, account in firm_accounts.items():
+            open_service(consortium, bank.opener, account, firm, bank.id)
     return bank_a, bank_b
 
 
@@ -125,11 +271,16 @@ def bank_b(platform):
     return platform[1]
 
 
-def register(ledger, sender, docs, doc_type=DocumentType.EXPORT_DECLARATION):
+def register(ledger, sender, docs, doc_type=EXPORT):
     """Registers (fingerprint, owner, face, currency) tuples, issued on day `ISSUED`."""
     return ledger.register(
         doc_type, [(d[0], d[1], d[2], d[3], ISSUED) for d in docs], sender=sender
     )
+
+
+def held(ledger, doc: bytes, doc_type=EXPORT) -> int:
+    """The amount the ledger holds on a document (live and consumed holds)."""
+    return ledger.document(doc_type, doc)[2]
 
 
 ################################################################

@@ -9,10 +9,11 @@ from crossborder.domain.codes import (
     DocumentStatus,
     DocumentType,
     FinancingState,
+    ForceReason,
     ParticipantKind,
     Reason,
-    Role,
     Scenario,
+    Stage,
 )
 from crossborder.errors import (
     InvalidInput,
@@ -26,16 +27,21 @@ from crossborder.errors import (
 
 from .conftest import (
     CNY,
+    EXPORT,
     FIRM_A,
     FIRM_B,
     ISSUED,
+    RCV,
     USD,
     ZERO,
     advance,
     apply,
+    bind,
     events,
     fp,
+    held,
     only_event,
+    open_service,
     register,
     reverts,
 )
@@ -58,12 +64,8 @@ def new_doc(
     return fp(label)
 
 
-def held(ledger, doc: bytes) -> int:
-    return ledger.document(doc)[2]
-
-
 @pytest.fixture(scope="module", autouse=True)
-def by_state(ledger, receivables, customs_op, bank_a, bank_b, outsider, chain):
+def by_state(ledger, receivables, customs_op, bank_a, bank_b, outsider, firm_accounts, chain):
     """One financing of bank A in each state, 600 held on its own 1,000 document."""
     ids = {}
     for state in (
@@ -110,6 +112,7 @@ def test_lifecycle_end_to_end(ledger, receivables, customs_op, bank_a, bank_b):
             "fingerprint": d1,
             "scenario": receivables.address,
             "financing_id": fid,
+            "doc_type": EXPORT,
             "amount": 700,
             "held": 700,
         },
@@ -117,6 +120,7 @@ def test_lifecycle_end_to_end(ledger, receivables, customs_op, bank_a, bank_b):
             "fingerprint": d2,
             "scenario": receivables.address,
             "financing_id": fid,
+            "doc_type": EXPORT,
             "amount": 500,
             "held": 500,
         },
@@ -139,6 +143,7 @@ def test_lifecycle_end_to_end(ledger, receivables, customs_op, bank_a, bank_b):
         0,
         0,
     )
+    assert f.doc_type == EXPORT
 
     tx = receivables.accept(fid, sender=bank_a.acceptor)
     assert only_event(tx, receivables.FinancingAccepted) == {
@@ -201,6 +206,7 @@ def test_lifecycle_end_to_end(ledger, receivables, customs_op, bank_a, bank_b):
             "fingerprint": d1,
             "scenario": receivables.address,
             "financing_id": fid,
+            "doc_type": EXPORT,
             "amount": 700,
             "held": 700,
         },
@@ -208,6 +214,7 @@ def test_lifecycle_end_to_end(ledger, receivables, customs_op, bank_a, bank_b):
             "fingerprint": d2,
             "scenario": receivables.address,
             "financing_id": fid,
+            "doc_type": EXPORT,
             "amount": 500,
             "held": 500,
         },
@@ -215,8 +222,10 @@ def test_lifecycle_end_to_end(ledger, receivables, customs_op, bank_a, bank_b):
     f = receivables.financing(fid)
     assert (f.state, f.disbursed, f.repaid) == (S.CLOSED, 1_000, 1_000)
     # Closed, the documents stay used: d2 fully, d1 with 300 left for anyone.
-    assert ledger.document(d1)[:3] == (DocumentStatus.PARTLY_USED, 1_000, 700)
-    assert ledger.document(d2)[:3] == (DocumentStatus.FULLY_USED, 500, 500)
+    assert ledger.document(EXPORT, d1)[:3] == (DocumentStatus.PARTLY_USED, 1_000, 700)
+    assert ledger.document(EXPORT, d2)[:3] == (DocumentStatus.FULLY_USED, 500, 500)
+    assert receivables.cited(fid) == ([d1, d2], [0, 0])  # consumed: nothing live
+    assert ledger.hold_record(receivables, fid, EXPORT, d1) == (0, 700, bank_a.id[:16])
     assert apply(receivables, bank_b, FIRM_A, [d2], [1]) == 0
     assert apply(receivables, bank_b, FIRM_A, [d1], [300]) == fid + 1
 
@@ -255,8 +264,6 @@ def _situation(ledger, receivables, customs_op, bank_b, reason: Reason) -> tuple
     """A document that fails `reason` for FIRM_A in USD at bank A, and the amount to request."""
     if reason == Reason.NOT_FOUND:
         return fp("never-registered"), 100
-    if reason == Reason.WRONG_TYPE:
-        return new_doc(ledger, customs_op, "import", doc_type=DocumentType.IMPORT_DECLARATION), 100
     if reason == Reason.WRONG_OWNER:
         return new_doc(ledger, customs_op, "exporter-b", owner=FIRM_B), 100
     if reason == Reason.CURRENCY_MISMATCH:
@@ -270,7 +277,9 @@ def _situation(ledger, receivables, customs_op, bank_b, reason: Reason) -> tuple
     return doc, 401
 
 
-FAILING = [r for r in Reason if r != Reason.OK]
+# Documents are keyed by (type, fingerprint): citing a document of another type reads as not
+# found, so WRONG_TYPE stays reserved (the table never renumbers) and is never recorded.
+FAILING = [r for r in Reason if r not in (Reason.OK, Reason.WRONG_TYPE)]
 
 
 @pytest.mark.parametrize("reason", FAILING, ids=lambda r: r.name)
@@ -279,7 +288,7 @@ def test_failed_verification_is_recorded_not_reverted(
 ):
     doc, amount = _situation(ledger, receivables, customs_op, bank_b, reason)
     count = receivables.financing_count()
-    before = ledger.documents([doc])
+    before = ledger.documents(EXPORT, [doc])
     assert receivables.apply.call(FIRM_A, USD, [doc], [amount], sender=bank_a.applicant) == 0
 
     tx = receivables.apply(FIRM_A, USD, [doc], [amount], sender=bank_a.applicant)
@@ -289,6 +298,7 @@ def test_failed_verification_is_recorded_not_reverted(
         "bank": bank_a.id,
         "firm": FIRM_A,
         "fingerprint": doc,
+        "doc_type": EXPORT,
         "reason": reason,
         "amount": amount,
         "currency": USD,
@@ -298,12 +308,26 @@ def test_failed_verification_is_recorded_not_reverted(
     assert verification_error(failed["reason"]).reason == reason
     assert events(tx, receivables.FinancingApplied) == []
     assert events(tx, ledger.AmountHeld) == []
-    assert ledger.documents([doc]) == before
+    assert ledger.documents(EXPORT, [doc]) == before
     assert receivables.financing_count() == count
-    for r in FAILING:
+    for r in Reason:
         assert receivables.verification_failures(bank_a.id, r) == (r == reason)
         assert receivables.failures_by_reason(r) == (r == reason)
         assert receivables.verification_failures(bank_b.id, r) == 0
+
+
+def test_a_document_of_another_type_is_not_found(ledger, receivables, customs_op, bank_a):
+    """An import declaration cited for export receivables financing: not found under the
+    export type, even with the same fingerprint registered as an import declaration."""
+    doc = new_doc(ledger, customs_op, "import", doc_type=DocumentType.IMPORT_DECLARATION)
+    tx = receivables.apply(FIRM_A, USD, [doc], [100], sender=bank_a.applicant)
+    failed = only_event(tx, receivables.VerificationFailed)
+    assert (failed["reason"], failed["doc_type"]) == (Reason.NOT_FOUND, EXPORT)
+    assert receivables.verification_failures(bank_a.id, Reason.WRONG_TYPE) == 0
+    assert held(ledger, doc, DocumentType.IMPORT_DECLARATION) == 0
+    # Registered as an export declaration too, it is financed as one.
+    register(ledger, customs_op, [(doc, FIRM_A, 1_000, USD)])
+    assert apply(receivables, bank_a, FIRM_A, [doc], [100]) != 0
 
 
 def test_duplicate_and_over_financing_are_told_apart(
@@ -343,7 +367,7 @@ def test_second_document_failing_holds_nothing(ledger, receivables, customs_op, 
     assert (failed["fingerprint"], failed["reason"], failed["amount"]) == (bad, second, amount)
     assert events(tx, ledger.AmountHeld) == []
     assert held(ledger, good) == 0
-    assert ledger.document(good)[6] == 0  # not marked used either
+    assert ledger.document(EXPORT, good)[5] == 0  # not marked used either
     # The passing side: with the second document right, both are held together.
     if second == Reason.OVER_FINANCED:
         assert apply(receivables, bank_a, FIRM_A, [good, bad], [500, 50]) != 0
@@ -370,11 +394,13 @@ def test_rejection_frees_the_documents(ledger, receivables, customs_op, bank_a, 
         "fingerprint": doc,
         "scenario": receivables.address,
         "financing_id": fid,
+        "doc_type": EXPORT,
         "amount": 1_000,
         "held": 0,
     }
     assert receivables.financing(fid).state == S.REJECTED
-    assert ledger.document(doc)[0] == DocumentStatus.FREE
+    assert ledger.document(EXPORT, doc)[0] == DocumentStatus.FREE
+    assert receivables.cited(fid) == ([doc], [0])
     assert apply(receivables, bank_b, FIRM_A, [doc], [1_000]) != 0
 
 
@@ -413,7 +439,7 @@ def test_repayment_does_not_free_the_documents(ledger, receivables, customs_op, 
 
     receivables.register_repayment(fid, 1, sender=bank_a.repayer)
     assert receivables.financing(fid).state == S.CLOSED
-    assert ledger.document(doc)[:3] == (DocumentStatus.FULLY_USED, 1_000, 1_000)
+    assert ledger.document(EXPORT, doc)[:3] == (DocumentStatus.FULLY_USED, 1_000, 1_000)
     tx = receivables.apply(FIRM_A, USD, [doc], [1], sender=bank_b.applicant)
     assert only_event(tx, receivables.VerificationFailed)["reason"] == Reason.DUPLICATE
 
@@ -433,6 +459,32 @@ def test_partial_disbursement_still_uses_the_requested_amount(
     assert held(ledger, doc) == 800
 
 
+def test_cited_reads_live_amounts_from_the_ledger(
+    ledger, receivables, customs_op, regulator, bank_a, bank_b
+):
+    """The lifecycle keeps only which documents a financing cites; what it holds on each is the
+    ledger's: after a force-release the lifecycle releases the rest and skips what was freed."""
+    d1 = new_doc(ledger, customs_op, "cited-1")
+    d2 = new_doc(ledger, customs_op, "cited-2")
+    fid = apply(receivables, bank_a, FIRM_A, [d1, d2], [700, 300])
+    assert receivables.cited(fid) == ([d1, d2], [700, 300])
+    ledger.set_scenario(receivables, False, sender=regulator)
+    ledger.force_release(
+        receivables, fid, bank_a.id, EXPORT, [d1], ForceReason.SCENARIO_STOPPED, sender=regulator
+    )
+    ledger.set_scenario(receivables, True, sender=regulator)
+    assert receivables.cited(fid) == ([d1, d2], [0, 300])
+    assert receivables.financing(fid).requested == 1_000  # the financing itself is unchanged
+
+    tx = receivables.withdraw(fid, sender=bank_a.applicant)
+
+    assert [(e["fingerprint"], e["amount"]) for e in events(tx, ledger.AmountReleased)] == [
+        (d2, 300)
+    ]
+    assert receivables.cited(fid) == ([d1, d2], [0, 0])
+    assert apply(receivables, bank_b, FIRM_A, [d1, d2], [1_000, 1_000]) != 0
+
+
 ################################################################
 #                        MAKER-CHECKER                         #
 ################################################################
@@ -441,7 +493,7 @@ def test_partial_disbursement_still_uses_the_requested_amount(
 def test_applicant_may_not_review_even_with_the_role(
     consortium, receivables, ledger, customs_op, regulator, bank_a
 ):
-    consortium.set_roles(bank_a.applicant, int(Role.RCV_APPLY | Role.RCV_REVIEW), sender=regulator)
+    consortium.set_roles(bank_a.applicant, RCV, Stage.APPLY | Stage.REVIEW, sender=regulator)
     doc = new_doc(ledger, customs_op, "maker")
     fid = apply(receivables, bank_a, FIRM_A, [doc], [100])
     receivables.accept(fid, sender=bank_a.acceptor)
@@ -451,7 +503,7 @@ def test_applicant_may_not_review_even_with_the_role(
     assert receivables.financing(fid).state == S.ACCEPTED
 
     # The checker is anyone else with the role: the same account may review others' financings.
-    consortium.set_roles(bank_a.reviewer, int(Role.RCV_APPLY | Role.RCV_REVIEW), sender=regulator)
+    consortium.set_roles(bank_a.reviewer, RCV, Stage.APPLY | Stage.REVIEW, sender=regulator)
     other = receivables.apply(
         FIRM_A, USD, [new_doc(ledger, customs_op, "maker-2")], [100], sender=bank_a.reviewer
     )
@@ -604,37 +656,101 @@ def test_max_cited_documents(ledger, receivables, customs_op, bank_a):
 ################################################################
 
 
+FIRM_C = fp("firm-c")
+NO_SERVICE = "financing: firm has not opened the service with this bank"
+
+
+@pytest.fixture
+def firm_c(consortium, regulator, accounts):
+    """A firm with no service opened anywhere, and its account (accounts[22])."""
+    consortium.onboard(FIRM_C, int(ParticipantKind.ENTERPRISE), ZERO, sender=regulator)
+    bind(consortium, regulator, accounts[22], FIRM_C)
+    return accounts[22]
+
+
 def test_service_must_be_opened_with_the_applying_bank(
-    consortium, ledger, receivables, customs_op, regulator, bank_a, bank_b
+    consortium, ledger, receivables, customs_op, bank_a, bank_b, firm_c
 ):
-    firm = fp("firm-c")
-    consortium.onboard(firm, int(ParticipantKind.ENTERPRISE), ZERO, sender=regulator)
-    doc = new_doc(ledger, customs_op, "firm-c-doc", owner=firm)
-    message = "financing: firm has not opened the service with this bank"
-    with reverts(message, ServiceNotOpened):
-        receivables.apply(firm, USD, [doc], [100], sender=bank_a.applicant)
+    doc = new_doc(ledger, customs_op, "firm-c-doc", owner=FIRM_C)
+    with reverts(NO_SERVICE, ServiceNotOpened):
+        receivables.apply(FIRM_C, USD, [doc], [100], sender=bank_a.applicant)
 
-    consortium.set_service(firm, Scenario.RECEIVABLES, True, sender=bank_b.opener)
-    with reverts(message, ServiceNotOpened):  # bank B's opening does not count for bank A
-        receivables.apply(firm, USD, [doc], [100], sender=bank_a.applicant)
+    open_service(consortium, bank_b.opener, firm_c, FIRM_C, bank_b.id)
+    with reverts(NO_SERVICE, ServiceNotOpened):  # bank B's opening does not count for bank A
+        receivables.apply(FIRM_C, USD, [doc], [100], sender=bank_a.applicant)
 
-    consortium.set_service(firm, Scenario.RECEIVABLES, True, sender=bank_a.opener)
-    assert apply(receivables, bank_a, firm, [doc], [100]) != 0
+    open_service(consortium, bank_a.opener, firm_c, FIRM_C, bank_a.id)
+    assert apply(receivables, bank_a, FIRM_C, [doc], [100]) != 0
 
-    consortium.set_service(firm, Scenario.RECEIVABLES, False, sender=bank_a.opener)
-    with reverts(message, ServiceNotOpened):
-        receivables.apply(firm, USD, [doc], [100], sender=bank_a.applicant)
+
+@pytest.mark.parametrize("closer", ["firm", "regulator"])
+def test_closing_the_service_stops_applications_while_live_financings_wind_down(
+    consortium,
+    ledger,
+    receivables,
+    customs_op,
+    regulator,
+    bank_a,
+    bank_b,
+    by_state,
+    firm_accounts,
+    closer,
+):
+    consortium.close_service(
+        FIRM_A, bank_a.id, RCV, sender=firm_accounts[FIRM_A] if closer == "firm" else regulator
+    )
+    doc = new_doc(ledger, customs_op, "after-close")
+    with reverts(NO_SERVICE, ServiceNotOpened):
+        receivables.apply(FIRM_A, USD, [doc], [100], sender=bank_a.applicant)
+    assert apply(receivables, bank_b, FIRM_A, [doc], [100]) != 0  # other banks: unaffected
+
+    # Every live financing of the closed service still moves on to its end.
+    receivables.accept(by_state[S.APPLIED], sender=bank_a.acceptor)
+    receivables.review(by_state[S.ACCEPTED], True, sender=bank_a.reviewer)
+    receivables.register_disbursement(
+        by_state[S.APPROVED], 600, ISSUED, ISSUED + 30, sender=bank_a.disburser
+    )
+    receivables.register_repayment(by_state[S.DISBURSED], 600, sender=bank_a.repayer)
+    assert [receivables.financing(by_state[s]).state for s in (S.APPLIED, S.ACCEPTED)] == [
+        S.ACCEPTED,
+        S.APPROVED,
+    ]
+    assert receivables.financing(by_state[S.APPROVED]).state == S.DISBURSED
+    assert receivables.financing(by_state[S.DISBURSED]).state == S.CLOSED
+    receivables.withdraw(by_state[S.APPLIED], sender=bank_a.applicant)
+    assert receivables.financing(by_state[S.APPLIED]).state == S.WITHDRAWN
+
+
+def test_service_lapses_after_valid_until(
+    consortium, ledger, receivables, customs_op, bank_a, firm_c, chain
+):
+    until = chain.pending_timestamp + 1_000
+    open_service(consortium, bank_a.opener, firm_c, FIRM_C, bank_a.id, valid_until=until)
+    doc = new_doc(ledger, customs_op, "lapsing", owner=FIRM_C)
+    fid = apply(receivables, bank_a, FIRM_C, [doc], [100])
+    assert fid != 0
+
+    chain.mine(timestamp=until + 1)
+
+    with reverts(NO_SERVICE, ServiceNotOpened):
+        receivables.apply(FIRM_C, USD, [doc], [100], sender=bank_a.applicant)
+    advance(receivables, bank_a, fid, S.CLOSED)  # the live financing winds down
+    # A new consent opens the service again.
+    open_service(consortium, bank_a.opener, firm_c, FIRM_C, bank_a.id)
+    assert apply(receivables, bank_a, FIRM_C, [doc], [100]) != 0
 
 
 def test_other_scenario_service_does_not_count(
-    consortium, ledger, receivables, customs_op, regulator, bank_a
+    consortium, ledger, receivables, customs_op, regulator, bank_a, firm_c
 ):
-    firm = fp("firm-d")
-    consortium.onboard(firm, int(ParticipantKind.ENTERPRISE), ZERO, sender=regulator)
-    consortium.set_service(firm, Scenario.POLICY, True, sender=bank_a.opener)
-    doc = new_doc(ledger, customs_op, "firm-d-doc", owner=firm)
-    with reverts("financing: firm has not opened the service with this bank", ServiceNotOpened):
-        receivables.apply(firm, USD, [doc], [100], sender=bank_a.applicant)
+    policy = Scenario.POLICY
+    consortium.define_roles(policy, ParticipantKind.BANK, Stage.SERVICE, sender=regulator)
+    consortium.set_roles(bank_a.opener, policy, Stage.SERVICE, sender=regulator)
+    open_service(consortium, bank_a.opener, firm_c, FIRM_C, bank_a.id, policy)
+    assert consortium.is_service_opened(FIRM_C, bank_a.id, policy)
+    doc = new_doc(ledger, customs_op, "firm-c-doc", owner=FIRM_C)
+    with reverts(NO_SERVICE, ServiceNotOpened):
+        receivables.apply(FIRM_C, USD, [doc], [100], sender=bank_a.applicant)
 
 
 def test_deactivated_firm_cannot_be_financed(
@@ -642,7 +758,7 @@ def test_deactivated_firm_cannot_be_financed(
 ):
     doc = new_doc(ledger, customs_op, "firm-off")
     consortium.set_active(FIRM_A, False, sender=regulator)
-    with reverts("financing: firm has not opened the service with this bank", ServiceNotOpened):
+    with reverts(NO_SERVICE, ServiceNotOpened):
         receivables.apply(FIRM_A, USD, [doc], [100], sender=bank_a.applicant)
     consortium.set_active(FIRM_A, True, sender=regulator)
     assert apply(receivables, bank_a, FIRM_A, [doc], [100]) != 0
