@@ -12,7 +12,10 @@
         payment) that took it, and only its owner releases or consumes it,
         except the regulator's logged force-release of a stopped scenario's
         or a deactivated bank's holds. For every document, across all banks
-        and all scenarios: held <= face.
+        and all scenarios: held <= face. A document of the goods (a waybill,
+        a bill of lading) linked to the export declaration of the same goods
+        holds on both at once, so that the two together are never financed
+        beyond the goods' value, whichever is financed first.
 @dev Each document is one storage slot, packed (low bits first):
          face      uint64  bits   0..63   (minor units)
          held      uint64  bits  64..127  (live and consumed holds)
@@ -73,6 +76,13 @@ event FaceCorrected:
     fingerprint: indexed(bytes32)
     doc_type: uint8
     face: uint256
+    operator: indexed(address)
+
+
+event DocumentLinked:
+    fingerprint: indexed(bytes32)
+    doc_type: uint8
+    declaration: indexed(bytes32)
     operator: indexed(address)
 
 
@@ -163,6 +173,9 @@ scenarios: public(HashMap[address, bool])
 _documents: HashMap[bytes32, uint256]
 # scenario => financing or payment id => document key => packed hold record.
 _holds: HashMap[address, HashMap[uint256, HashMap[bytes32, uint256]]]
+# keccak(doc_type, fingerprint) => the fingerprint of the export declaration of the same
+# goods: a hold on the document also holds on the declaration, for the same financing.
+_links: HashMap[bytes32, bytes32]
 # A registering provider's 16-bit index, assigned at its first registration.
 registrar_index: public(HashMap[bytes32, uint256])
 registrar_of_index: public(HashMap[uint256, bytes32])
@@ -235,13 +248,10 @@ def force_release(
     tag: uint256 = convert(bank, uint256) >> _BANK_SHIFT
     for fingerprint: bytes32 in fingerprints:
         key: bytes32 = self._key(doc_type, fingerprint)
-        record: uint256 = self._holds[scenario][financing_id][key]
-        assert record >> _BANK_SHIFT == tag, "ledger: the hold belongs to another bank"
-        live: uint256 = record & _U64
-        assert live != 0, "ledger: no such live hold of this scenario and financing"
-        self._holds[scenario][financing_id][key] = record & ~_U64
-        held: uint256 = self._free(key, live)
-        log AmountReleased(fingerprint=fingerprint, scenario=scenario, financing_id=financing_id, doc_type=doc_type, amount=live, held=held)
+        live: uint256 = self._force_free(scenario, financing_id, key, fingerprint, doc_type, tag)
+        linked: bytes32 = self._links[key]
+        if linked != empty(bytes32):
+            self._force_free(scenario, financing_id, self._key(codes.DOC_EXPORT_DECLARATION, linked), linked, codes.DOC_EXPORT_DECLARATION, tag)
     log HoldsForceReleased(scenario=scenario, financing_id=financing_id, bank=bank, reason=reason, documents=len(fingerprints), by=msg.sender)
 
 
@@ -327,6 +337,34 @@ def correct_face(doc_type: uint8, fingerprint: bytes32, face: uint64):
     log FaceCorrected(fingerprint=fingerprint, doc_type=doc_type, face=convert(face, uint256), operator=msg.sender)
 
 
+@external
+def link(doc_type: uint8, fingerprints: DynArray[bytes32, MAX_REGISTER], declarations: DynArray[bytes32, MAX_REGISTER]):
+    """
+    @notice The provider that registered documents of the goods (waybills,
+            bills of lading) links each to the export declaration of the
+            same goods, once, while neither is held: from then on every hold
+            on the document also holds on the declaration.
+    @param doc_type The documents' type (not a declaration type).
+    @param fingerprints The documents.
+    @param declarations The export declaration of each, registered, of the
+           same owner firm and currency.
+    """
+    assert doc_type != codes.DOC_EXPORT_DECLARATION and doc_type != codes.DOC_IMPORT_DECLARATION, "ledger: a declaration is not linked to a declaration"
+    assert len(fingerprints) == len(declarations), "ledger: fingerprints and amounts differ in length"
+    index: uint256 = self.registrar_index[self._registrar(doc_type)]
+    for i: uint256 in range(len(fingerprints), bound=MAX_REGISTER):
+        key: bytes32 = self._key(doc_type, fingerprints[i])
+        word: uint256 = self._own_document(key, index)
+        assert self._links[key] == empty(bytes32), "ledger: the document is already linked"
+        linked: uint256 = self._documents[self._key(codes.DOC_EXPORT_DECLARATION, declarations[i])]
+        assert linked != 0, "ledger: unknown document"
+        assert word & _HELD_MASK == 0 and linked & _HELD_MASK == 0, "ledger: the document is held"
+        assert linked >> _OWNER_SHIFT == word >> _OWNER_SHIFT, "ledger: the linked declaration has another owner or currency"
+        assert (linked >> _CURRENCY_SHIFT) & _U16 == (word >> _CURRENCY_SHIFT) & _U16, "ledger: the linked declaration has another owner or currency"
+        self._links[key] = declarations[i]
+        log DocumentLinked(fingerprint=fingerprints[i], doc_type=doc_type, declaration=declarations[i], operator=msg.sender)
+
+
 ################################################################
 #                     SCENARIOS: THE GUARD                     #
 ################################################################
@@ -360,30 +398,29 @@ def hold(
     assert len(fingerprints) == len(amounts), "ledger: fingerprints and amounts differ in length"
     tag: uint256 = convert(owner, uint256) >> _OWNER_SHIFT
     keys: DynArray[bytes32, codes.MAX_CITED] = []
+    links: DynArray[bytes32, codes.MAX_CITED] = []
     # Pass 1 reads only, so that a failure needs no undo; refusing a document
-    # cited twice keeps the reads independent of the writes of pass 2.
+    # cited twice (itself, or through a link to one declaration) keeps the
+    # reads independent of the writes of pass 2.
     for i: uint256 in range(len(fingerprints), bound=codes.MAX_CITED):
         assert amounts[i] != 0, "ledger: amount must be positive"
+        key: bytes32 = self._key(doc_type, fingerprints[i])
+        linked: bytes32 = self._links[key]
         for j: uint256 in range(i, bound=codes.MAX_CITED):
             assert fingerprints[j] != fingerprints[i], "ledger: document cited twice"
-        key: bytes32 = self._key(doc_type, fingerprints[i])
+            assert linked == empty(bytes32) or links[j] != linked, "ledger: document cited twice"
         keys.append(key)
+        links.append(linked)
         reason: uint8 = self._verify(self._documents[key], tag, currency, amounts[i])
+        if reason == codes.REASON_OK and linked != empty(bytes32):
+            reason = self._verify(self._documents[self._key(codes.DOC_EXPORT_DECLARATION, linked)], tag, currency, amounts[i])
         if reason != codes.REASON_OK:
             return reason, i
     bank_tag: uint256 = (convert(bank, uint256) >> _BANK_SHIFT) << _BANK_SHIFT
     for i: uint256 in range(len(fingerprints), bound=codes.MAX_CITED):
-        key: bytes32 = keys[i]
-        word: uint256 = self._documents[key]
-        # The sum stays within the face (checked in pass 1), below 2**64.
-        held: uint256 = unsafe_add((word >> _HELD_SHIFT) & _U64, amounts[i])
-        if word & _SINCE_MASK == 0:
-            word |= (block.timestamp & _U32) << _SINCE_SHIFT
-        self._documents[key] = (word & ~_HELD_MASK) | (held << _HELD_SHIFT)
-        record: uint256 = self._holds[msg.sender][financing_id][key]
-        # live + amount <= held + amount <= face < 2**64: no carry into the consumed bits.
-        self._holds[msg.sender][financing_id][key] = bank_tag | unsafe_add(record & _AMOUNTS_MASK, amounts[i])
-        log AmountHeld(fingerprint=fingerprints[i], scenario=msg.sender, financing_id=financing_id, doc_type=doc_type, amount=amounts[i], held=held)
+        self._take_hold(financing_id, keys[i], fingerprints[i], doc_type, amounts[i], bank_tag)
+        if links[i] != empty(bytes32):
+            self._take_hold(financing_id, self._key(codes.DOC_EXPORT_DECLARATION, links[i]), links[i], codes.DOC_EXPORT_DECLARATION, amounts[i], bank_tag)
     return codes.REASON_OK, 0
 
 
@@ -399,9 +436,9 @@ def release(financing_id: uint256, doc_type: uint8, fingerprints: DynArray[bytes
     """
     assert len(fingerprints) == len(amounts), "ledger: fingerprints and amounts differ in length"
     for i: uint256 in range(len(fingerprints), bound=codes.MAX_CITED):
-        key: bytes32 = self._take_own(financing_id, doc_type, fingerprints[i], amounts[i], 0)
-        held: uint256 = self._free(key, amounts[i])
-        log AmountReleased(fingerprint=fingerprints[i], scenario=msg.sender, financing_id=financing_id, doc_type=doc_type, amount=amounts[i], held=held)
+        linked: bytes32 = self._release_own(financing_id, doc_type, fingerprints[i], amounts[i])
+        if linked != empty(bytes32):
+            self._release_own(financing_id, codes.DOC_EXPORT_DECLARATION, linked, amounts[i])
 
 
 @external
@@ -417,9 +454,9 @@ def consume(financing_id: uint256, doc_type: uint8, fingerprints: DynArray[bytes
     """
     assert len(fingerprints) == len(amounts), "ledger: fingerprints and amounts differ in length"
     for i: uint256 in range(len(fingerprints), bound=codes.MAX_CITED):
-        key: bytes32 = self._take_own(financing_id, doc_type, fingerprints[i], amounts[i], amounts[i])
-        held: uint256 = (self._documents[key] >> _HELD_SHIFT) & _U64
-        log AmountConsumed(fingerprint=fingerprints[i], scenario=msg.sender, financing_id=financing_id, doc_type=doc_type, amount=amounts[i], held=held)
+        linked: bytes32 = self._consume_own(financing_id, doc_type, fingerprints[i], amounts[i])
+        if linked != empty(bytes32):
+            self._consume_own(financing_id, codes.DOC_EXPORT_DECLARATION, linked, amounts[i])
 
 
 ################################################################
@@ -493,6 +530,17 @@ def holds(scenario: address, financing_id: uint256, doc_type: uint8, fingerprint
 
 @view
 @external
+def linked_declaration(doc_type: uint8, fingerprint: bytes32) -> bytes32:
+    """
+    @notice The export declaration a document of the goods is linked to (zero when none).
+    @param doc_type The document's type.
+    @param fingerprint The document.
+    """
+    return self._links[self._key(doc_type, fingerprint)]
+
+
+@view
+@external
 def hold_record(scenario: address, financing_id: uint256, doc_type: uint8, fingerprint: bytes32) -> (uint256, uint256, bytes16):
     """
     @notice One hold: live amount, consumed amount and the bank's tag
@@ -537,6 +585,65 @@ def _own_document(key: bytes32, index: uint256) -> uint256:
     assert word != 0, "ledger: unknown document"
     assert index != 0 and (word >> _REGISTRAR_SHIFT) & _U16 == index, "ledger: document registered by another provider"
     return word
+
+
+@internal
+def _take_hold(financing_id: uint256, key: bytes32, fingerprint: bytes32, doc_type: uint8, amount: uint256, bank_tag: uint256):
+    """
+    @dev Adds a verified amount to a document's held amount and to the
+         calling scenario's hold record of it.
+    """
+    word: uint256 = self._documents[key]
+    # The sum stays within the face (verified before), below 2**64.
+    held: uint256 = unsafe_add((word >> _HELD_SHIFT) & _U64, amount)
+    if word & _SINCE_MASK == 0:
+        word |= (block.timestamp & _U32) << _SINCE_SHIFT
+    self._documents[key] = (word & ~_HELD_MASK) | (held << _HELD_SHIFT)
+    record: uint256 = self._holds[msg.sender][financing_id][key]
+    assert record == 0 or record >> _BANK_SHIFT == bank_tag >> _BANK_SHIFT, "ledger: the hold belongs to another bank"
+    # live + amount <= held + amount <= face < 2**64: no carry into the consumed bits.
+    self._holds[msg.sender][financing_id][key] = bank_tag | unsafe_add(record & _AMOUNTS_MASK, amount)
+    log AmountHeld(fingerprint=fingerprint, scenario=msg.sender, financing_id=financing_id, doc_type=doc_type, amount=amount, held=held)
+
+
+@internal
+def _release_own(financing_id: uint256, doc_type: uint8, fingerprint: bytes32, amount: uint256) -> bytes32:
+    """
+    @dev Frees `amount` of the caller's own live hold on a document.
+    @return The declaration the document is linked to, if any.
+    """
+    key: bytes32 = self._take_own(financing_id, doc_type, fingerprint, amount, 0)
+    held: uint256 = self._free(key, amount)
+    log AmountReleased(fingerprint=fingerprint, scenario=msg.sender, financing_id=financing_id, doc_type=doc_type, amount=amount, held=held)
+    return self._links[key]
+
+
+@internal
+def _consume_own(financing_id: uint256, doc_type: uint8, fingerprint: bytes32, amount: uint256) -> bytes32:
+    """
+    @dev Turns `amount` of the caller's own live hold on a document into a used one.
+    @return The declaration the document is linked to, if any.
+    """
+    key: bytes32 = self._take_own(financing_id, doc_type, fingerprint, amount, amount)
+    held: uint256 = (self._documents[key] >> _HELD_SHIFT) & _U64
+    log AmountConsumed(fingerprint=fingerprint, scenario=msg.sender, financing_id=financing_id, doc_type=doc_type, amount=amount, held=held)
+    return self._links[key]
+
+
+@internal
+def _force_free(scenario: address, financing_id: uint256, key: bytes32, fingerprint: bytes32, doc_type: uint8, tag: uint256) -> uint256:
+    """
+    @dev The regulator's release of a whole live hold of another scenario.
+    @return The amount freed.
+    """
+    record: uint256 = self._holds[scenario][financing_id][key]
+    live: uint256 = record & _U64
+    assert live != 0, "ledger: no such live hold of this scenario and financing"
+    assert record >> _BANK_SHIFT == tag, "ledger: the hold belongs to another bank"
+    self._holds[scenario][financing_id][key] = record & ~_U64
+    held: uint256 = self._free(key, live)
+    log AmountReleased(fingerprint=fingerprint, scenario=scenario, financing_id=financing_id, doc_type=doc_type, amount=live, held=held)
+    return live
 
 
 @internal

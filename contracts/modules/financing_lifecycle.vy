@@ -163,6 +163,37 @@ def review(financing_id: uint256, approve: bool):
     """
     @notice 审核: approve, or reject and free the documents. The account
             that applied may not review (maker-checker).
+    @param financing_id The financing.
+    @param approve True to approve, false to reject.
+    """
+    self._review(financing_id, approve)
+
+
+@external
+def withdraw(financing_id: uint256):
+    """
+    @notice The applying bank withdraws the application before
+            disbursement; the documents are freed.
+    @param financing_id The financing.
+    """
+    self._withdraw(financing_id)
+
+
+@external
+def register_repayment(financing_id: uint256, amount: uint256):
+    """
+    @notice 还款登记: a partial or full repayment. The full repayment
+            closes the financing; its documents stay used.
+    @param financing_id The financing.
+    @param amount Minor units, at most the outstanding amount.
+    """
+    self._register_repayment(financing_id, amount)
+
+
+@internal
+def _review(financing_id: uint256, approve: bool):
+    """
+    @dev 审核, for scenarios that wrap it (a rejection frees the documents).
     """
     head: uint256 = self._load(financing_id, codes.STAGE_REVIEW, codes.STATE_ACCEPTED)
     assert msg.sender != self._applicant(head), "financing: the applicant may not review"
@@ -174,11 +205,10 @@ def review(financing_id: uint256, approve: bool):
     log FinancingReviewed(financing_id=financing_id, operator=msg.sender, approved=approve)
 
 
-@external
-def withdraw(financing_id: uint256):
+@internal
+def _withdraw(financing_id: uint256):
     """
-    @notice The applying bank withdraws the application before
-            disbursement; the documents are freed.
+    @dev Withdrawal, for scenarios that wrap it (the documents are freed).
     """
     head: uint256 = self._load(financing_id, codes.STAGE_APPLY, 0)
     state: uint8 = self._state(head)
@@ -209,11 +239,11 @@ def register_disbursement(financing_id: uint256, amount: uint256, value_date: ui
     log DisbursementRegistered(financing_id=financing_id, operator=msg.sender, amount=amount, value_date=value_date, due_date=due_date)
 
 
-@external
-def register_repayment(financing_id: uint256, amount: uint256):
+@internal
+def _register_repayment(financing_id: uint256, amount: uint256) -> bool:
     """
-    @notice 还款登记: a partial or full repayment. The full repayment
-            closes the financing; its documents stay used.
+    @dev 还款登记, for scenarios that wrap it.
+    @return True when this repayment closed the financing.
     """
     head: uint256 = self._load(financing_id, codes.STAGE_REPAY, codes.STATE_DISBURSED)
     word: uint256 = self._payments[financing_id]
@@ -232,6 +262,7 @@ def register_repayment(financing_id: uint256, amount: uint256):
         if len(fingerprints) != 0:
             extcall LEDGER.consume(financing_id, self._doc_type(head), fingerprints, amounts)
     log RepaymentRegistered(financing_id=financing_id, operator=msg.sender, amount=amount, repaid=repaid, closed=closed)
+    return closed
 
 
 ################################################################
@@ -244,7 +275,14 @@ def register_repayment(financing_id: uint256, amount: uint256):
 def financing(financing_id: uint256) -> Financing:
     """
     @notice One financing; `state` is 0 for an unknown id.
+    @param financing_id The financing.
     """
+    return self._financing(financing_id)
+
+
+@view
+@internal
+def _financing(financing_id: uint256) -> Financing:
     head: uint256 = self._heads[financing_id]
     if head == 0:
         return empty(Financing)

@@ -117,6 +117,11 @@ class DuplicateFinancing(VerificationFailed):
     reason = Reason.DUPLICATE
 
 
+class LimitExceeded(CrossborderError):
+    """A scenario's own limit refuses the amount before the ledger is asked (a policy's buyer
+    credit limit, the insured amount times the bank's advance ratio); nothing is recorded."""
+
+
 class OverFinancing(VerificationFailed):
     reason = Reason.OVER_FINANCED
 
@@ -297,6 +302,105 @@ REVERTS: dict[str, tuple[type[CrossborderError], str]] = {
     "ledger: too many registrars": (InvalidInput, "too many registering providers (65,535)"),
     "ledger: unknown document": (UnknownEntity, "the document is not registered under this type"),
     "ledger: unknown force-release reason": (InvalidInput, "unknown force-release reason code"),
+    "financing: this scenario finances waybills and bills of lading": (
+        InvalidInput,
+        "logistics financing cites rail waybills (铁路运单) or bills of lading (提单)",
+    ),
+    "ledger: a declaration is not linked to a declaration": (
+        InvalidInput,
+        "only documents of the goods (waybills, bills of lading) are linked to a declaration",
+    ),
+    "ledger: the document is already linked": (Conflict, "the document is already linked"),
+    "ledger: the linked declaration has another owner or currency": (
+        InvalidInput,
+        "the declaration belongs to another firm or is in another currency than the document",
+    ),
+    "policy: amount must be positive": (InvalidInput, "the amount must be positive"),
+    "policy: assignment consent already used": (
+        ConsentInvalid,
+        "the firm's assignment consent was already used (its nonce is spent)",
+    ),
+    "policy: assignment not signed by the insured firm": (
+        ConsentInvalid,
+        "the claim-rights assignment (赔款权益转让) is not signed by the insured firm",
+    ),
+    "policy: caller is not an insurer": (AccessDenied, "only the export credit insurer may do this"),
+    "policy: caller is not the regulator": (
+        NotRegulator,
+        "only the regulator sets banks' advance ratios",
+    ),
+    "policy: empty fingerprint": (InvalidInput, "a policy, firm or buyer fingerprint is empty"),
+    "policy: invalid limit or currency": (
+        InvalidInput,
+        "the credit limit or insured amount must be positive, in a valid currency",
+    ),
+    "policy: no such assignment awaits the insurer": (
+        WrongState,
+        "no claim-rights assignment to this bank awaits the insurer's confirmation",
+    ),
+    "policy: nothing of the claim is left to apply": (
+        WrongState,
+        "nothing of the paid claim is left to apply, or nothing is outstanding",
+    ),
+    "policy: one financing cites shipments of one policy": (
+        InvalidInput,
+        "one policy financing cites shipments of one policy",
+    ),
+    "policy: policy already registered": (Conflict, "the policy is already registered"),
+    "policy: shipment already declared": (
+        Conflict,
+        "the shipment (投保申报) of this declaration is already declared",
+    ),
+    "policy: the advance ratio is at most 100 %": (
+        InvalidInput,
+        "the advance ratio is at most 100 %",
+    ),
+    "policy: the amount exceeds the buyer credit limit left": (
+        LimitExceeded,
+        "超额融资 over-financing: the amount exceeds the buyer credit limit (买方限额) left",
+    ),
+    "policy: the amount exceeds the insured amount times the bank's advance ratio": (
+        LimitExceeded,
+        "超额融资 over-financing: the amount exceeds the insured amount times the bank's advance ratio",
+    ),
+    "policy: the assignment consent expired": (
+        ConsentInvalid,
+        "the firm's claim-rights assignment consent has expired",
+    ),
+    "policy: the claim is already settled": (WrongState, "the claim is already settled"),
+    "policy: the claim is not paid": (WrongState, "the claim is not paid"),
+    "policy: the claim is on another policy": (
+        InvalidInput,
+        "the claim is on another policy than the financing's",
+    ),
+    "policy: the currency is not the policy's": (
+        InvalidInput,
+        "the financing currency is not the policy's",
+    ),
+    "policy: the declaration is not an insured shipment": (
+        InvalidInput,
+        "the declaration is not a shipment declared under a policy (投保申报)",
+    ),
+    "policy: the firm is not the insured firm": (
+        InvalidInput,
+        "the firm is not the policy's insured firm",
+    ),
+    "policy: the payment exceeds the claim": (InvalidInput, "the payment exceeds the claim"),
+    "policy: the policy belongs to another insurer": (
+        AccessDenied,
+        "the policy belongs to another insurer",
+    ),
+    "policy: the policy has expired": (WrongState, "the policy has expired"),
+    "policy: the policy's claim rights are not assigned to this bank": (
+        AccessDenied,
+        "the policy's claim rights (赔款权益) are not assigned to this bank",
+    ),
+    "policy: the shipment's cover is not confirmed": (
+        WrongState,
+        "the insurer has not confirmed cover (承保) of the shipment",
+    ),
+    "policy: unknown claim": (UnknownEntity, "no such claim"),
+    "policy: unknown policy": (UnknownEntity, "no such policy"),
     "financing: unknown financing": (UnknownEntity, "no such financing"),
     "financing: wrong state for this action": (
         WrongState,

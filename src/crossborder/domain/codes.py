@@ -79,6 +79,11 @@ SCENARIO_TABLE: dict[tuple[Scenario, ParticipantKind], Stage] = {
     (Scenario.PLATFORM, ParticipantKind.LOGISTICS): Stage.REGISTER,
     (Scenario.PLATFORM, ParticipantKind.INSURER): Stage.REGISTER,
     (Scenario.RECEIVABLES, ParticipantKind.BANK): FINANCING_STAGES,
+    # The insurer registers policies, shipments, cover, loss notices and claims, and confirms
+    # assignments in the policy scenario's own contract.
+    (Scenario.POLICY, ParticipantKind.BANK): FINANCING_STAGES,
+    (Scenario.POLICY, ParticipantKind.INSURER): Stage.REGISTER,
+    (Scenario.LOGISTICS, ParticipantKind.BANK): FINANCING_STAGES,
 }
 
 

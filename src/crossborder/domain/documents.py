@@ -6,13 +6,27 @@ type, the fingerprint domain, the validator of its number and its name as users 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import InvalidInput
 from .codes import DocumentType
-from .fingerprint import DECLARATION_KIND, Fingerprinter
+from .fingerprint import DECLARATION_KIND, Fingerprinter, normalise_field
 from .identifiers import validate_declaration_number
+
+_REFERENCE = re.compile(r"[A-Z0-9][A-Z0-9/-]{3,34}")
+
+
+def validate_reference(value: str) -> str:
+    """A transport or policy reference (waybill 运单号, bill of lading 提单号, policy 保单号):
+    4 to 35 letters, digits, '-' or '/', in normal form (upper case, no spaces)."""
+    reference = normalise_field(value).replace(" ", "")
+    if not _REFERENCE.fullmatch(reference):
+        raise InvalidInput(
+            f"reference {reference!r} must be 4 to 35 letters, digits, '-' or '/' (no spaces)"
+        )
+    return reference
 
 
 @dataclass(frozen=True)
@@ -45,7 +59,23 @@ DOCUMENT_KINDS: dict[DocumentType, DocumentKind] = {
         validate_declaration_number,
         "进口报关单 import customs declaration",
     ),
+    DocumentType.RAIL_WAYBILL: DocumentKind(
+        DocumentType.RAIL_WAYBILL,
+        "rail-waybill",
+        validate_reference,
+        "铁路运单 rail waybill",
+    ),
+    DocumentType.BILL_OF_LADING: DocumentKind(
+        DocumentType.BILL_OF_LADING,
+        "bill-of-lading",
+        validate_reference,
+        "提单 bill of lading",
+    ),
 }
+
+# Fingerprint domains of identifiers that are not ledger documents.
+POLICY_KIND = "insurance-policy"
+BUYER_KIND = "buyer-code"
 
 
 def document_kind(doc_type: DocumentType) -> DocumentKind:

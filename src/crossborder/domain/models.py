@@ -90,6 +90,44 @@ class Declaration(BoundaryModel):
         return self.export_date
 
 
+class TransportDocument(BoundaryModel):
+    """A rail waybill (铁路运单) or bill of lading (提单), as the logistics operator knows it.
+
+    Only its fingerprint, the consignor's id, the goods' value, currency and date go on chain;
+    ``declaration``, when known, links it on the ledger to the export declaration of the same
+    goods, so that the two are never financed together beyond the goods' value.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: DocumentType
+    number: str
+    consignor: USCC
+    goods_value: Money
+    issued: dt.date
+    corridor: str = Field(default="西部陆海新通道", min_length=1, max_length=40)
+    carrier: str = Field(default="", max_length=60)
+    declaration: DeclarationNumber | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> TransportDocument:
+        if self.kind not in (DocumentType.RAIL_WAYBILL, DocumentType.BILL_OF_LADING):
+            raise InvalidInput("a transport document is a rail waybill or a bill of lading")
+        object.__setattr__(self, "number", document_kind(self.kind).validate(self.number))
+        if self.goods_value.amount <= 0 or self.goods_value.to_minor() >= MAX_MINOR_UNITS:
+            raise InvalidInput(f"{self.number}: the goods' value must be positive and below 2**63")
+        to_day(self.issued)
+        return self
+
+    @property
+    def owner(self) -> str:
+        return self.consignor
+
+    @property
+    def amount(self) -> Money:
+        return self.goods_value
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentInfo:
     """Inter-bank financing information (银行间融资信息互动) about one document.

@@ -23,6 +23,8 @@ class ScenarioSpec:
         scenario: Its scenario id (``Scenario``), whose stages its operators need.
         doc_type: The kind of document its applications cite.
         label: The scenario's name as users know it, Chinese and English.
+        also_cites: Further kinds an application may cite instead (one kind per
+            application); the contract's ``apply`` then takes the kind after the currency.
     """
 
     name: str
@@ -30,6 +32,12 @@ class ScenarioSpec:
     scenario: Scenario
     doc_type: DocumentType
     label: str
+    also_cites: tuple[DocumentType, ...] = ()
+
+    @property
+    def cites(self) -> tuple[DocumentType, ...]:
+        """Every kind of document this scenario's applications may cite."""
+        return (self.doc_type, *self.also_cites)
 
 
 RECEIVABLES = ScenarioSpec(
@@ -40,7 +48,24 @@ RECEIVABLES = ScenarioSpec(
     label="出口应收账款融资 export receivables financing",
 )
 
-SCENARIO_SPECS: tuple[ScenarioSpec, ...] = (RECEIVABLES,)
+POLICY = ScenarioSpec(
+    name="policy",
+    contract="PolicyFinancing",
+    scenario=Scenario.POLICY,
+    doc_type=DocumentType.EXPORT_DECLARATION,
+    label="出口信保保单融资 export credit-insurance policy financing",
+)
+
+LOGISTICS = ScenarioSpec(
+    name="logistics",
+    contract="LogisticsFinancing",
+    scenario=Scenario.LOGISTICS,
+    doc_type=DocumentType.RAIL_WAYBILL,
+    also_cites=(DocumentType.BILL_OF_LADING,),
+    label="物流融资 logistics financing (西部陆海新通道 / 中欧班列)",
+)
+
+SCENARIO_SPECS: tuple[ScenarioSpec, ...] = (RECEIVABLES, POLICY, LOGISTICS)
 
 
 def spec_named(name: str) -> ScenarioSpec:

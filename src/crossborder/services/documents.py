@@ -8,7 +8,7 @@ raw JSON-RPC batches: 110,000 documents take a fraction of a second.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..chain.abi import DecodedEvent
 from ..chain.codec import decode_uint256_array, encode_document_row, encode_static_array_call
@@ -17,8 +17,8 @@ from ..chain.rpc import Log, RpcError, revert_reason
 from ..chain.sender import TxRequest
 from ..chain.signers import Signer
 from ..domain.codes import DocumentStatus, DocumentType, SkipReason
-from ..domain.documents import document_kind
-from ..domain.models import Declaration, DocumentInfo, SourceDocument, to_day
+from ..domain.documents import document_fingerprint, document_kind
+from ..domain.models import Declaration, DocumentInfo, SourceDocument, TransportDocument, to_day
 from ..domain.money import Money, currency_by_numeric
 from ..errors import InvalidInput, from_revert
 from .platform import Platform
@@ -158,6 +158,60 @@ class DocumentRegistry:
         return RegistrationResult(
             documents=registered, transactions=len(confirmed), skipped=tuple(skipped)
         )
+
+    def register_transport(
+        self,
+        documents: Iterable[TransportDocument],
+        batch_size: int = REGISTER_BATCH,
+        progress: Progress | None = None,
+    ) -> RegistrationResult:
+        """Registers rail waybills and bills of lading, then links each that names its export
+        declaration to it (a hold on one then holds on both).
+
+        See ``register``.
+        """
+        documents = list(documents)
+        groups: dict[DocumentType, list[SourceDocument]] = {}
+        for document in documents:
+            groups.setdefault(document.kind, []).append(document)
+        result = self._register(groups, batch_size, progress)
+        skipped = {number for number, _ in result.skipped}
+        for kind in groups:
+            pairs = [
+                (d.number, d.declaration)
+                for d in documents
+                if d.kind is kind and d.declaration is not None and d.number not in skipped
+            ]
+            if pairs:
+                self.link(kind, pairs)
+        return result
+
+    def link(self, kind: DocumentType, pairs: Sequence[tuple[str, str]]) -> int:
+        """Links documents of the goods this provider registered (``kind``: waybill or bill of
+        lading) to the export declaration of the same goods, once, while neither is held.
+
+        Args:
+            pairs: (document number, declaration number).
+
+        Raises:
+            NotDocumentRegistrar: Another provider registered a document.
+            InvalidInput: A declaration of another firm or currency.
+        """
+        fp = self.platform.fingerprints
+        documents = [document_fingerprint(fp, kind, number) for number, _ in pairs]
+        declarations = [fp.declaration(number) for _, number in pairs]
+        for start in range(0, len(pairs), MAX_REGISTER):
+            request = self.platform.request(
+                self.signer,
+                LEDGER,
+                "link",
+                int(kind),
+                documents[start : start + MAX_REGISTER],
+                declarations[start : start + MAX_REGISTER],
+            )
+            request = replace(request, gas=self.platform.sender.estimate(request))
+            self.platform.sender.transact(request)
+        return len(pairs)
 
     def void_declarations(self, numbers: Sequence[str], export: bool = True) -> int:
         """Voids declarations this provider registered and nothing holds (a correction).

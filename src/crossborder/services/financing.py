@@ -62,19 +62,20 @@ class FinancingDesk:
         self, application: FinancingApplication, idempotency_key: str | None = None
     ) -> TxRequest:
         """The signed-to-be transaction of an application, validated; nothing is sent."""
-        if application.kind != self.spec.doc_type:
+        if application.kind not in self.spec.cites:
+            allowed = ", ".join(kind.name for kind in self.spec.cites)
             raise InvalidInput(
-                f"{self.spec.label} cites documents of type {self.spec.doc_type.name}, "
-                f"not {application.kind.name}"
+                f"{self.spec.label} cites documents of type {allowed}, not {application.kind.name}"
             )
         fp = self.platform.fingerprints
-        currency = application.currency
+        kind = (int(application.kind),) if self.spec.also_cites else ()
         return self.platform.request(
             self.signer,
             self.contract,
             "apply",
             self.platform.ids.participant(application.firm),
-            currency.numeric,
+            application.currency.numeric,
+            *kind,
             [document_fingerprint(fp, c.kind, c.document) for c in application.citations],
             [c.amount.to_minor() for c in application.citations],
             gas=GAS_APPLY_BASE + GAS_APPLY_PER_DOCUMENT * len(application.citations),
