@@ -40,7 +40,8 @@ def bench_chain(block_time: float | None) -> Iterator[Bench]:
             signers = devnet.signers(ACCOUNTS)  # the benchmark's own devnet: dev keys allowed
             key = get_settings().consortium_key_for(devnet.chain_id, devnet=True)
             platform = Platform.deploy(rpc, signers[0], Path(tmp) / "deployment.json", key)
-            customs, banks, firms = onboard(platform, signers)
+            demo = onboard(platform, signers)
+            customs, banks, firms = demo.customs, demo.banks, demo.firms
             yield Bench(devnet, platform, signers, customs, banks, firms)  # type: ignore[arg-type]
         finally:
             devnet.stop()

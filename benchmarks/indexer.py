@@ -45,11 +45,12 @@ from crossborder.services.receivables import ReceivablesDesk  # noqa: E402
 
 KEY = b"benchmark-consortium-key-not-for-production"
 CITED = 10
-ACCOUNTS = 20
+ACCOUNTS = 24
 
 
 def generate(platform: Platform, documents: int, applications: int) -> None:
-    customs, banks, _firms = onboard(platform, dev_signers(31337, ACCOUNTS, devnet=True))
+    demo = onboard(platform, dev_signers(31337, ACCOUNTS, devnet=True))
+    customs, banks = demo.customs, demo.banks
     firms = list(FIRMS.values())
     bank_ops = banks["Bank A"].signers
     rng = random.Random(1)

@@ -10,24 +10,32 @@ from decimal import Decimal
 from pathlib import Path
 
 from .chain.signers import Signer
-from .domain.codes import ParticipantKind, Scenario, Stage
+from .domain.codes import DocumentType, ParticipantKind, Scenario, Stage
 from .domain.identifiers import make_uscc
-from .domain.models import Citation, Declaration, FinancingApplication
+from .domain.models import Citation, Declaration, FinancingApplication, TransportDocument
 from .domain.money import Money
+from .domain.scenarios import POLICY, SCENARIO_SPECS
 from .errors import CrossborderError
 from .services.consortium import (
     ConsortiumAdmin,
     Operator,
+    open_services,
     participant_info,
     service_status,
     sign_consent,
 )
 from .services.documents import DocumentRegistry, Screening
+from .services.financing import FinancingDesk
+from .services.logistics import LogisticsDesk
 from .services.platform import Platform
+from .services.policy import InsurerDesk, PolicyDesk, set_advance_ratio, sign_assignment
 from .services.receivables import ReceivablesDesk
 
 BANK_STAGES = (Stage.APPLY, Stage.ACCEPT, Stage.REVIEW, Stage.DISBURSE, Stage.REPAY)
 RCV = Scenario.RECEIVABLES
+PLATFORM = (Scenario.PLATFORM,)
+FINANCINGS = tuple(spec.scenario for spec in SCENARIO_SPECS)
+ADVANCE_RATIO = Decimal("0.8")  # banks finance up to 80 % of an insured amount
 # Firms sign their consents for a year.
 CONSENT_VALIDITY = dt.timedelta(days=365)
 
@@ -35,6 +43,8 @@ CONSENT_VALIDITY = dt.timedelta(days=365)
 # Stand-in codes (made-up bodies with valid check characters), never real institutions.
 REGULATOR_USCC = make_uscc("11100000000013127")  # 国家外汇管理局
 CUSTOMS_USCC = make_uscc("11100000000012345")  # 海关总署
+INSURER_USCC = make_uscc("91110000710930000")  # 中国出口信用保险公司 (stand-in)
+LOGISTICS_USCC = make_uscc("91500000MA6000000")  # 渝新欧 rail operator (stand-in)
 BANKS = {
     "Bank A": make_uscc("91350200260130000"),
     "Bank B": make_uscc("91110000100000001"),
@@ -62,26 +72,38 @@ class BankDesks:
 class Story:
     lines: list[tuple[str, str, str]] = field(default_factory=list)
     declarations: list[str] = field(default_factory=list)
+    # Policy numbers, buyer codes, waybill numbers: identifiers that must stay off the chain too.
+    references: list[str] = field(default_factory=list)
 
     def say(self, actor: str, action: str, outcome: str) -> None:
         self.lines.append((actor, action, outcome))
 
 
-def onboard(
-    platform: Platform, signers: Sequence[Signer]
-) -> tuple[Signer, dict[str, BankDesks], dict[str, Signer]]:
+@dataclass
+class DemoConsortium:
+    """Who the demo onboarded, with the signers that act for each."""
+
+    customs: Signer
+    banks: dict[str, BankDesks]
+    firms: dict[str, Signer]
+    insurer: Signer
+    logistics: Signer
+
+
+def onboard(platform: Platform, signers: Sequence[Signer]) -> DemoConsortium:
     """Onboards the demo consortium (idempotent: participants already there are kept).
 
-    Each firm gets a bound account that signs its consents; each bank submits them.
+    Bank operators hold their stage in every financing scenario; each firm gets a bound account
+    that signs its consents, one per bank and scenario, which each bank submits. The regulator
+    sets each bank's advance ratio on insured amounts.
     """
     regulator, customs = signers[0], signers[1]
     admin = ConsortiumAdmin(platform, regulator)
     banks: dict[str, BankDesks] = {}
     next_signer = 2
-    customs_ops = [Operator(customs.address, {Scenario.PLATFORM: Stage.REGISTER})]
     plan: list[tuple[str, ParticipantKind, str | None, list[Operator]]] = [
         (REGULATOR_USCC, ParticipantKind.REGULATOR, None, []),
-        (CUSTOMS_USCC, ParticipantKind.CUSTOMS, None, customs_ops),
+        (CUSTOMS_USCC, ParticipantKind.CUSTOMS, None, [_op(customs, PLATFORM, Stage.REGISTER)]),
     ]
     for name, uscc in BANKS.items():
         ops = {role: signers[next_signer + i] for i, role in enumerate(BANK_STAGES)}
@@ -89,11 +111,11 @@ def onboard(
         statistician = signers[next_signer + len(BANK_STAGES) + 1]
         next_signer += len(BANK_STAGES) + 2
         banks[name] = BankDesks(name, uscc, ops, opener, statistician)
-        operators = [Operator(s.address, {RCV: r}) for r, s in ops.items()]
+        operators = [_op(s, FINANCINGS, r) for r, s in ops.items()]
         # The applicant is a senior operator who also reviews others' applications (maker-checker).
-        operators[0] = Operator(ops[Stage.APPLY].address, {RCV: Stage.APPLY | Stage.REVIEW})
-        operators.append(Operator(opener.address, {RCV: Stage.SERVICE}))
-        operators.append(Operator(statistician.address, {RCV: Stage.STATISTICS}))
+        operators[0] = _op(ops[Stage.APPLY], FINANCINGS, Stage.APPLY | Stage.REVIEW)
+        operators.append(_op(opener, FINANCINGS, Stage.SERVICE))
+        operators.append(_op(statistician, FINANCINGS, Stage.STATISTICS))
         plan.append((uscc, ParticipantKind.BANK, None, operators))
     firm_signers: dict[str, Signer] = {}
     for uscc in FIRMS.values():
@@ -102,26 +124,51 @@ def onboard(
         plan.append(
             (uscc, ParticipantKind.ENTERPRISE, None, [Operator(firm_signers[uscc].address)])
         )
+    insurer, logistics = signers[next_signer], signers[next_signer + 1]
+    plan.append(
+        (
+            INSURER_USCC,
+            ParticipantKind.INSURER,
+            None,
+            [_op(insurer, (POLICY.scenario,), Stage.REGISTER)],
+        )
+    )
+    plan.append(
+        (
+            LOGISTICS_USCC,
+            ParticipantKind.LOGISTICS,
+            None,
+            [_op(logistics, PLATFORM, Stage.REGISTER)],
+        )
+    )
     missing = [
         p for p in plan if participant_info(platform, admin.participant_id(p[0])).kind is None
     ]
     admin.onboard_many(missing)
     until = dt.datetime.now(dt.UTC) + CONSENT_VALIDITY
     for bank in banks.values():
+        if missing:
+            set_advance_ratio(platform, regulator, bank.uscc, ADVANCE_RATIO)
         consents = [
-            sign_consent(platform, firm_signers[firm], firm, bank.uscc, RCV, until)
+            sign_consent(platform, firm_signers[firm], firm, bank.uscc, scenario, until)
+            for scenario in FINANCINGS
             for firm in FIRMS.values()
-            if service_status(platform, firm, bank.uscc, RCV)[0] is None
+            if service_status(platform, firm, bank.uscc, scenario)[0] is None
         ]
-        ReceivablesDesk(platform, bank.opener).open_services(consents)
-    return customs, banks, firm_signers
+        open_services(platform, bank.opener, consents)
+    return DemoConsortium(customs, banks, firm_signers, insurer, logistics)
+
+
+def _op(signer: Signer, scenarios: Sequence[Scenario], stages: Stage) -> Operator:
+    return Operator(signer.address, dict.fromkeys(scenarios, stages))
 
 
 def write_names(path: Path) -> Path:
     """The demo's off-chain names (``uscc,name``), for ``crossborder report --names``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = [("uscc", "name"), (REGULATOR_USCC, "State Administration of Foreign Exchange")]
-    rows += [(CUSTOMS_USCC, "Customs")]
+    rows += [(CUSTOMS_USCC, "Customs"), (INSURER_USCC, "Export credit insurer")]
+    rows += [(LOGISTICS_USCC, "Rail operator")]
     rows += [(uscc, name) for name, uscc in {**BANKS, **FIRMS}.items()]
     path.write_text("".join(f"{uscc},{name}\n" for uscc, name in rows), encoding="utf-8")
     return path
@@ -130,14 +177,16 @@ def write_names(path: Path) -> Path:
 def run_story(
     platform: Platform, signers: Sequence[Signer], progress: Callable[[str], None] = print
 ) -> Story:
-    """The receivables story: a second bank is refused a declaration the first already financed."""
+    """The demo story: a second bank is refused a declaration the first already financed, as a
+    receivable, as an insured shipment (policy financing) and through a linked rail waybill."""
     story = Story()
-    customs, banks, _ = onboard(platform, signers)
+    demo = onboard(platform, signers)
+    customs, banks = demo.customs, demo.banks
     story.say("Regulator 外汇局", "onboarded the consortium", "customs, 2 banks, 3 firms")
     story.say(
         "Firms 企业",
         "signed consents (业务开通授权), submitted by each bank",
-        "receivables service open at both banks",
+        "receivables, policy and logistics services open at both banks",
     )
     bank_a, bank_b = banks["Bank A"], banks["Bank B"]
     firms = list(FIRMS.values())
@@ -213,6 +262,9 @@ def run_story(
         "Bank A 还款登记", "partial repayment USD 20,000.00", f"outstanding {record.outstanding}"
     )
 
+    _policy_story(platform, demo, declarations[2], story, progress)
+    _logistics_story(platform, demo, declarations[3], story, progress)
+
     infos = Screening(platform).declarations([d.number for d in declarations])
     for declaration, info in zip(declarations, infos, strict=True):
         left = info.remaining if info.remaining is not None else "-"
@@ -224,3 +276,123 @@ def run_story(
     failures = platform.view("ReceivablesFinancing", "failures_by_reason", 5)[0]
     story.say("Regulator 统计", "duplicate-financing refusals recorded on chain", str(failures))
     return story
+
+
+def _policy_story(
+    platform: Platform,
+    demo: DemoConsortium,
+    declaration: Declaration,
+    story: Story,
+    progress: Callable[[str], None],
+) -> None:
+    """出口信保保单融资: an insured shipment financed at Bank A; Bank B cannot finance it again."""
+    progress("The insurer covers a shipment; Bank A finances it …")
+    bank_a, bank_b = demo.banks["Bank A"], demo.banks["Bank B"]
+    firm = declaration.exporter
+    number = f"SINO-{random.randrange(10**8, 10**9)}"
+    insurer = InsurerDesk(platform, demo.insurer)
+    insurer.register_policy(
+        number, firm, "US-BUYER-0001", Money("500000.00", "USD"), dt.date.today() + CONSENT_VALIDITY
+    )
+    story.references += [number, "US-BUYER-0001"]
+    insurer.declare_shipment(declaration.number, number, declaration.amount)
+    insurer.confirm_cover(declaration.number)
+    story.say(
+        "Insurer 中国信保",
+        f"policy {number}: shipment {declaration.number} covered",
+        str(declaration.amount),
+    )
+    until = dt.datetime.now(dt.UTC) + CONSENT_VALIDITY
+    signed = sign_assignment(platform, demo.firms[firm], number, firm, bank_a.uscc, until)
+    PolicyDesk(platform, bank_a.opener).request_assignment(signed)
+    insurer.confirm_assignment(number, bank_a.uscc)
+    story.say(
+        "Firm, Bank A, insurer",
+        "claim rights assigned (赔款权益转让)",
+        "firm signed, insurer confirmed",
+    )
+    advance = Money.from_minor(declaration.amount.to_minor() * 8 // 10, declaration.amount.currency)
+    fid = PolicyDesk(platform, bank_a.signers[Stage.APPLY]).apply(
+        FinancingApplication(
+            firm=firm, citations=(Citation(document=declaration.number, amount=advance),)
+        )
+    )
+    story.say(
+        "Bank A 保单融资代申请", f"80 % of the insured amount: {advance}", f"financing #{fid}"
+    )
+    try:
+        ReceivablesDesk(platform, bank_b.signers[Stage.APPLY]).apply(
+            FinancingApplication(
+                firm=firm,
+                citations=(Citation(document=declaration.number, amount=Money("10000", "USD")),),
+            )
+        )
+        story.say("Bank B 代申请", "the insured declaration as a receivable", "financed")
+    except CrossborderError as error:
+        story.say(
+            "Bank B 代申请",
+            "the insured declaration as a receivable: USD 10,000.00",
+            f"refused — {error}",
+        )
+
+
+def _logistics_story(
+    platform: Platform,
+    demo: DemoConsortium,
+    declaration: Declaration,
+    story: Story,
+    progress: Callable[[str], None],
+) -> None:
+    """物流融资: a rail waybill linked to its declaration financed at Bank A, refused at Bank B."""
+    progress("A rail waybill is financed at Bank A and tried at Bank B …")
+    bank_a, bank_b = demo.banks["Bank A"], demo.banks["Bank B"]
+    waybill = TransportDocument(
+        kind=DocumentType.RAIL_WAYBILL,
+        number=f"CQ-{random.randrange(10**9, 10**10)}",
+        consignor=declaration.exporter,
+        goods_value=declaration.amount,
+        issued=declaration.export_date,
+        corridor="中欧班列长安号",
+        carrier="China Railway Container",
+        declaration=declaration.number,
+    )
+    DocumentRegistry(platform, demo.logistics).register_transport([waybill])
+    story.references.append(waybill.number)
+    story.say(
+        "Rail operator 铁路",
+        f"registered waybill {waybill.number} ({waybill.corridor}), linked to {declaration.number}",
+        str(waybill.goods_value),
+    )
+
+    def application(amount: str) -> FinancingApplication:
+        return FinancingApplication(
+            firm=declaration.exporter,
+            citations=(
+                Citation(
+                    document=waybill.number,
+                    kind=DocumentType.RAIL_WAYBILL,
+                    amount=Money(amount, "USD"),
+                ),
+            ),
+        )
+
+    fid = LogisticsDesk(platform, bank_a.signers[Stage.APPLY]).apply(application("150000"))
+    story.say("Bank A 物流融资代申请", "the waybill: USD 150,000.00", f"financing #{fid}")
+    as_receivable = FinancingApplication(
+        firm=declaration.exporter,
+        citations=(Citation(document=declaration.number, amount=Money("100000", "USD")),),
+    )
+    attempts: list[tuple[FinancingDesk, str, FinancingApplication]] = [
+        (
+            LogisticsDesk(platform, bank_b.signers[Stage.APPLY]),
+            "the same waybill",
+            application("100000"),
+        ),
+        (ReceivablesDesk(platform, bank_b.signers[Stage.APPLY]), "its declaration", as_receivable),
+    ]
+    for desk, what, attempt in attempts:
+        try:
+            desk.apply(attempt)
+            story.say("Bank B 代申请", f"{what}: {attempt.total}", "financed")
+        except CrossborderError as error:
+            story.say("Bank B 代申请", f"{what}: {attempt.total}", f"refused — {error}")

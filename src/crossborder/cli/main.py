@@ -18,6 +18,8 @@ from ..chain.deployment import Deployment
 from ..chain.devnet import Devnet
 from ..chain.rpc import RpcClient
 from ..chain.signers import LocalSigner, Signer, dev_signers
+from ..domain.codes import DocumentType
+from ..domain.documents import DOCUMENT_KINDS, document_fingerprint
 from ..errors import InvalidInput, NotDeployed
 from ..settings import Settings, get_settings
 from .common import console, friendly, node_url
@@ -160,7 +162,7 @@ def _run_demo(settings: Settings) -> None:
     signers = dev_signers(platform.deployment.chain_id, 30)
     with console.status("running the receivables story …") as status:
         story = run_story(platform, signers, progress=lambda msg: status.update(msg))
-    table = Table(title="出口应收账款融资 export receivables financing — demo story")
+    table = Table(title="跨境金融服务平台 demo story: receivables, policy and logistics financing")
     table.add_column("who")
     table.add_column("did")
     table.add_column("outcome")
@@ -251,23 +253,39 @@ def _indexer_job(settings: Settings) -> Callable[[threading.Event], None]:
     return follow
 
 
+KINDS = {
+    kind.fingerprint_kind + ("-import" if t is DocumentType.IMPORT_DECLARATION else ""): t
+    for t, kind in DOCUMENT_KINDS.items()
+}
+
+
 @cli.command("query")
-@click.argument("declarations", nargs=-1, required=True)
+@click.argument("numbers", nargs=-1, required=True)
+@click.option(
+    "--kind",
+    type=click.Choice(sorted(KINDS)),
+    default="customs-declaration",
+    show_default=True,
+    help="the documents' kind",
+)
 @friendly
-def query_cmd(declarations: tuple[str, ...]) -> None:
-    """银行间融资信息互动: is each declaration used, how much is left, since when."""
+def query_cmd(numbers: tuple[str, ...], kind: str) -> None:
+    """银行间融资信息互动: is each document used, how much is left, since when."""
     from ..indexer.schema import REPORTING_TZ_LABEL, REPORTING_TZ_OFFSET, reporting_time
     from ..services.documents import Screening
     from ..services.platform import Platform
 
-    infos = Screening(Platform.connect()).declarations(list(declarations))
+    platform = Platform.connect()
+    doc_type = KINDS[kind]
+    fingerprints = [document_fingerprint(platform.fingerprints, doc_type, n) for n in numbers]
+    infos = Screening(platform).documents(doc_type, fingerprints)
     table = Table(
-        title="inter-bank financing information",
+        title=f"inter-bank financing information — {DOCUMENT_KINDS[doc_type].label}",
         caption=f"times in {REPORTING_TZ_LABEL}",
     )
-    for column in ("declaration", "status", "face", "left", f"used since ({REPORTING_TZ_OFFSET})"):
+    for column in ("document", "status", "face", "left", f"used since ({REPORTING_TZ_OFFSET})"):
         table.add_column(column)
-    for number, info in zip(declarations, infos, strict=True):
+    for number, info in zip(numbers, infos, strict=True):
         table.add_row(
             number,
             info.status.name.lower(),

@@ -56,6 +56,9 @@ def test_devnet_deploy_demo_query_index_report(env):
         bad = run(env, "query", "12345", check=False)
         assert bad.returncode == 1
         assert "18 digits" in bad.stderr and "Traceback" not in bad.stdout + bad.stderr
+        waybill = run(env, "query", "--kind", "rail-waybill", "CQ-0000000001").stdout
+        assert "unknown" in waybill and "rail waybill" in waybill
+        assert "保单融资代申请" in story and "物流融资代申请" in story
 
         indexed = run(env, "index", "--once", "--no-progress")
         assert "checkpoint" in indexed.stdout + indexed.stderr
@@ -66,8 +69,10 @@ def test_devnet_deploy_demo_query_index_report(env):
         document = json.loads(report.stdout)
         assert document["time_zone"] == {"name": "China Standard Time", "utc_offset": "+08:00"}
         rows = document["rows"]
+        # Bank B: receivables (one duplicate, one over), the insured declaration, the linked
+        # waybill and its declaration (three more over-financings).
         assert sorted(r["reason"] for r in rows) == [
-            "超额融资 over-financing",
+            *["超额融资 over-financing"] * 4,
             "重复融资 duplicate",
         ]
         assert all(r["bank"].startswith("Bank B") for r in rows)
@@ -168,14 +173,14 @@ def test_up_runs_the_story_stops_on_ctrl_c_and_resumes_from_saved_state(env):
         # The indexer follows the chain while the platform is up: reports are current.
         rows: list[dict[str, str]] = []
         deadline = time.monotonic() + 60
-        while len(rows) < 2 * (attempt + 1) and time.monotonic() < deadline:
+        while len(rows) < 5 * (attempt + 1) and time.monotonic() < deadline:
             time.sleep(1)
             done = run(
                 env, "report", "interceptions", "--regulator", "--format", "json", check=False
             )
             if done.returncode == 0:
                 rows = json.loads(done.stdout)["rows"]
-        assert len(rows) == 2 * (attempt + 1), "each story leaves two interceptions"
+        assert len(rows) == 5 * (attempt + 1), "each story leaves five interceptions"
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
         assert state.exists()

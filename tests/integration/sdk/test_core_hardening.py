@@ -43,7 +43,8 @@ def soon(days: int = 30) -> dt.datetime:
 
 @pytest.fixture(scope="module")
 def world(platform, signers):
-    customs, banks, firm_signers = onboard(platform, signers)
+    demo = onboard(platform, signers)
+    customs, banks, firm_signers = demo.customs, demo.banks, demo.firms
     return customs, banks["Bank A"], banks["Bank B"], firm_signers, signers[0]
 
 

@@ -1,4 +1,5 @@
-"""After the demo, no plaintext declaration number or USCC appears in any calldata or log."""
+"""After the demo, no plaintext declaration, policy or waybill number, buyer code or USCC appears in
+any calldata or log."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ import pytest
 
 from crossborder.chain.sender import TxRequest
 from crossborder.chain.signers import dev_signers
-from crossborder.demo import BANKS, CUSTOMS_USCC, FIRMS, REGULATOR_USCC, run_story
+from crossborder.demo import (
+    BANKS,
+    CUSTOMS_USCC,
+    FIRMS,
+    INSURER_USCC,
+    LOGISTICS_USCC,
+    REGULATOR_USCC,
+    run_story,
+)
 
 from ..conftest import ACCOUNTS, deployed_platform
 
@@ -44,11 +53,14 @@ def test_demo_leaves_no_plaintext_identifier_on_chain(anvil, tmp_path):
     identifiers = [
         REGULATOR_USCC,
         CUSTOMS_USCC,
+        INSURER_USCC,
+        LOGISTICS_USCC,
         *BANKS.values(),
         *FIRMS.values(),
         *story.declarations,
+        *story.references,
     ]
-    assert len(story.declarations) >= 4
+    assert len(story.declarations) >= 4 and len(story.references) == 3
     assert plaintext_found(platform.rpc, identifiers) == []
 
     # The scan does find a plaintext identifier when one is there.

@@ -34,12 +34,13 @@ def usd(units: int) -> Money:
 def test_concurrent_banks_never_overfinance(anvil, tmp_path):
     platform = deployed_platform(anvil, tmp_path)
     signers = dev_signers(platform.deployment.chain_id, ACCOUNTS)
-    customs, banks, firm_signers = onboard(platform, signers)
+    demo = onboard(platform, signers)
+    customs, banks, firm_signers = demo.customs, demo.banks, demo.firms
     applicants = [bank.signers[Stage.APPLY] for bank in banks.values()]
     # Two more banks, one applicant each, to make four racers.
     admin = ConsortiumAdmin(platform, signers[0])
     for i in range(EXTRA_BANKS):
-        applicant, opener = signers[20 + 2 * i], signers[21 + 2 * i]
+        applicant, opener = signers[24 + 2 * i], signers[25 + 2 * i]
         uscc = make_uscc(f"9144030019220{i:04d}")
         admin.onboard(
             uscc,

@@ -29,13 +29,14 @@ def usd(amount: str) -> Money:
 
 @pytest.fixture(scope="module")
 def consortium(platform, signers):
-    customs, banks, _firms = onboard(platform, signers)
+    demo = onboard(platform, signers)
+    customs, banks = demo.customs, demo.banks
     return customs, banks["Bank A"], banks["Bank B"]
 
 
 @pytest.fixture(scope="module")
 def firm_signers(platform, signers, consortium):
-    return onboard(platform, signers)[2]
+    return onboard(platform, signers).firms
 
 
 def declare(platform, customs, exporter=FIRM_1, amount="1000.00", currency="USD", export=True):
