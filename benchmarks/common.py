@@ -27,6 +27,8 @@ class Bench:
     customs: LocalSigner
     banks: dict[str, BankDesks]
     firms: dict[str, LocalSigner]
+    insurer: LocalSigner
+    logistics: LocalSigner
 
 
 @contextmanager
@@ -42,7 +44,8 @@ def bench_chain(block_time: float | None) -> Iterator[Bench]:
             platform = Platform.deploy(rpc, signers[0], Path(tmp) / "deployment.json", key)
             demo = onboard(platform, signers)
             customs, banks, firms = demo.customs, demo.banks, demo.firms
-            yield Bench(devnet, platform, signers, customs, banks, firms)  # type: ignore[arg-type]
+            insurer, logistics = demo.insurer, demo.logistics
+            yield Bench(devnet, platform, signers, customs, banks, firms, insurer, logistics)  # type: ignore[arg-type]
         finally:
             devnet.stop()
 
