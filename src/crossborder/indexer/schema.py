@@ -171,10 +171,28 @@ documents = Table(
     Column("issued_day", Integer, nullable=False),
     Column("held", BigInteger, nullable=False),  # live and consumed holds, as the ledger counts
     Column("held_since", BigInteger),  # when the first live hold began; NULL while free
+    # A document of the goods (a waybill, a bill of lading): the export declaration of the same
+    # goods it is linked to (``document_links``), on which its holds also hold; NULL when none.
+    Column("linked_declaration", HEX32),
     Column("registered_at", BigInteger, nullable=False),
     Column("updated_block", BigInteger, nullable=False),
 )
 Index("ix_documents_fingerprint", documents.c.fingerprint)
+
+# The ledger's links (``DocumentLinked``): a document of the goods to the export declaration of
+# the same goods. A link is set once and outlives the document's row: the ledger keeps it when
+# the document is voided, so a document registered again is linked again.
+document_links = Table(
+    "document_links",
+    metadata,
+    Column("doc_type", SmallInteger, primary_key=True, autoincrement=False),
+    Column("fingerprint", HEX32, primary_key=True),
+    Column("declaration", HEX32, nullable=False),
+    Column("operator", ADDRESS, nullable=False),
+    Column("linked_at", BigInteger, nullable=False),
+    Column("updated_block", BigInteger, nullable=False),
+)
+Index("ix_document_links_declaration", document_links.c.declaration)
 
 # One row per (scenario contract, financing, document), as the ledger's hold records.
 holds = Table(
@@ -188,6 +206,10 @@ holds = Table(
     Column("live", BigInteger, nullable=False),
     Column("consumed", BigInteger, nullable=False),
     Column("state", String(8), nullable=False),  # live, released, consumed
+    # A hold the ledger took on a linked export declaration because the financing cites the
+    # document of the goods linked to it: that document's fingerprint. NULL for a hold on a
+    # cited document. The financing's amount is counted once, on the documents it cites.
+    Column("via", HEX32),
     Column("held_at", BigInteger, nullable=False),
     Column("ended_at", BigInteger),
     Column("updated_block", BigInteger, nullable=False),
@@ -221,6 +243,79 @@ financings = Table(
 )
 Index("ix_financings_applied_day", financings.c.applied_day)
 Index("ix_financings_bank", financings.c.bank)
+
+# -- export credit-insurance policy financing (出口信保保单融资) ----------------------------------
+# Keyed by the policy scenario contract too: each such contract keeps its own policies.
+
+# A policy (保单) for one insured firm and buyer. ``used`` is the buyer credit limit its live
+# financings use (applied, accepted, approved or disbursed: rejection, withdrawal and closing
+# free it), derived from ``financings`` through the shipments they cite.
+policies = Table(
+    "policies",
+    metadata,
+    Column("scenario_address", ADDRESS, primary_key=True),
+    Column("policy", HEX32, primary_key=True),
+    Column("firm", HEX32, nullable=False),
+    Column("buyer", HEX32, nullable=False),
+    Column("insurer", HEX32, nullable=False),
+    Column("credit_limit", BigInteger, nullable=False),
+    Column("used", BigInteger, nullable=False),
+    Column("currency", SmallInteger, nullable=False),
+    Column("valid_until", BigInteger, nullable=False),  # unix seconds
+    Column("assignee", HEX32),  # the bank the claim rights are assigned to (赔款权益转让)
+    Column("pending", HEX32),  # the bank whose requested assignment awaits the insurer
+    Column("registered_at", BigInteger, nullable=False),
+    Column("updated_block", BigInteger, nullable=False),
+)
+Index("ix_policies_firm", policies.c.firm)
+
+# Shipments declared under a policy (投保申报), each the export declaration of its goods.
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("scenario_address", ADDRESS, primary_key=True),
+    Column("declaration", HEX32, primary_key=True),
+    Column("policy", HEX32, nullable=False),
+    Column("insured", BigInteger, nullable=False),
+    Column("covered", Boolean, nullable=False),  # cover confirmed (承保)
+    Column("declared_at", BigInteger, nullable=False),
+    Column("covered_at", BigInteger),
+    Column("updated_block", BigInteger, nullable=False),
+)
+Index("ix_shipments_policy", shipments.c.scenario_address, shipments.c.policy)
+
+# Each bank's advance ratio of insured amounts, in basis points, as the regulator set it last.
+advance_ratios = Table(
+    "advance_ratios",
+    metadata,
+    Column("scenario_address", ADDRESS, primary_key=True),
+    Column("bank", HEX32, primary_key=True),
+    Column("ratio_bps", Integer, nullable=False),
+    Column("set_by", ADDRESS, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("updated_block", BigInteger, nullable=False),
+)
+
+# Claims (理赔) the insurer filed on shipments. ``status``: 1 filed, 2 paid, 3 declined;
+# ``amount`` is what was claimed, ``paid`` what the insurer paid, ``applied`` what of it repaid
+# financings (derived from ``claim_repayments``).
+claims = Table(
+    "claims",
+    metadata,
+    Column("scenario_address", ADDRESS, primary_key=True),
+    Column("claim_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("policy", HEX32, nullable=False),
+    Column("bank", HEX32),  # the policy's assignee when the claim was filed; NULL for none
+    Column("declaration", HEX32, nullable=False),
+    Column("status", SmallInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("paid", BigInteger, nullable=False),
+    Column("applied", BigInteger, nullable=False),
+    Column("filed_at", BigInteger, nullable=False),
+    Column("settled_at", BigInteger),
+    Column("updated_block", BigInteger, nullable=False),
+)
+Index("ix_claims_policy", claims.c.scenario_address, claims.c.policy)
 
 # -- projections: facts (appended; a reorg deletes those above the common ancestor) --------------
 
@@ -356,6 +451,55 @@ discovered_contracts = Table(
     Column("block_number", BigInteger, nullable=False),
 )
 
+# The firm's claim-rights assignments: requested by the bank with the firm's signature, then
+# confirmed by the insurer.
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("scenario_address", ADDRESS, nullable=False),
+    Column("policy", HEX32, nullable=False),
+    Column("bank", HEX32, nullable=False),
+    Column("action", String(10), nullable=False),  # requested, confirmed
+    Column("by", ADDRESS, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("day", DAY, nullable=False),
+)
+
+# Loss notices (可能损失通知) on insured shipments.
+loss_notices = Table(
+    "loss_notices",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("scenario_address", ADDRESS, nullable=False),
+    Column("policy", HEX32, nullable=False),
+    Column("bank", HEX32),  # the policy's assignee then; NULL for none
+    Column("declaration", HEX32, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("by", ADDRESS, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("day", DAY, nullable=False),
+)
+
+# A paid claim applied as a repayment of a financing on the same policy (the financing's
+# ``RepaymentRegistered`` of the same transaction counts it in ``financings.repaid``).
+claim_repayments = Table(
+    "claim_repayments",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("scenario_address", ADDRESS, nullable=False),
+    Column("financing_id", BigInteger, nullable=False),
+    Column("claim_id", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("by", ADDRESS, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("day", DAY, nullable=False),
+)
+Index("ix_claim_repayments_claim", claim_repayments.c.scenario_address, claim_repayments.c.claim_id)
+
 ENTITY_TABLES = (
     participants,
     operators,
@@ -363,9 +507,14 @@ ENTITY_TABLES = (
     scenario_roles,
     services,
     scenario_contracts,
+    document_links,
     documents,
     holds,
     financings,
+    policies,
+    shipments,
+    advance_ratios,
+    claims,
 )
 FACT_TABLES = (
     financing_states,
@@ -373,5 +522,8 @@ FACT_TABLES = (
     registrations,
     force_releases,
     consent_revocations,
+    assignments,
+    loss_notices,
+    claim_repayments,
 )
 PROJECTION_TABLES = ENTITY_TABLES + FACT_TABLES

@@ -15,6 +15,8 @@ store ends with exactly the rows one indexer writes.
 from __future__ import annotations
 
 import enum
+import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -130,23 +132,64 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
     raise InvalidInput(f"the reporting store is SQLite or PostgreSQL, not {backend!r}")
 
 
+SQLITE_BUSY_SECONDS = 30.0
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
     # WAL with synchronous=NORMAL survives a killed process; only a power cut may lose the
     # last commits, never leave one half-written.
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     # A backfill writes large ranges: a 64 MiB page cache keeps the indexes' pages in memory.
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 
+def _switch_to_wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode=WAL``, retried: on a new file that another process opens at the
+    same instant (two indexers started together), SQLite refuses the switch at once with
+    "database is locked" without waiting for its busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
 def _sqlite_reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def outdated_tables(conn: Connection) -> list[str]:
+    """Tables of the store that lack columns this version writes (``table.column``): a store
+    indexed by an older version, which ``create`` cannot extend; re-index it into a new one."""
+    inspector = inspect(conn)
+    missing: list[str] = []
+    for table in s.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in present]
+    return missing
+
+
+def _outdated_message(shown: str, missing: Sequence[str]) -> str:
+    return (
+        f"the reporting store {shown} was indexed by an older version (no "
+        f"{', '.join(missing[:3])}{', …' if len(missing) > 3 else ''}): index again into a new "
+        "store, or drop this one first"
+    )
 
 
 def _shown(url: str) -> str:
@@ -174,6 +217,7 @@ def open_for_reading(url: str) -> Engine:
     try:
         with engine.connect() as conn:
             indexed = inspect(conn).has_table(s.checkpoint.name)
+            missing = outdated_tables(conn) if indexed else []
     except SQLAlchemyError as error:
         engine.dispose()
         cause = getattr(error, "orig", None) or error
@@ -183,6 +227,9 @@ def open_for_reading(url: str) -> Engine:
     if not indexed:
         engine.dispose()
         raise StoreError(f"the reporting store {_shown(url)} was never indexed; {never}")
+    if missing:
+        engine.dispose()
+        raise StoreError(_outdated_message(_shown(url), missing))
     return engine
 
 
@@ -213,15 +260,21 @@ class Store:
         start at once).
 
         Raises:
-            StoreError: The database cannot be reached.
+            StoreError: The database cannot be reached, or an older version indexed it (its
+                tables lack columns this version writes).
         """
         try:
             with self._writing(ANY) as conn:
                 s.metadata.create_all(conn)
+                missing = outdated_tables(conn)
         except OperationalError as error:
             raise StoreError(
                 f"cannot open the reporting store {self!r}: {first_line(error.orig or error)}"
             ) from None
+        if missing:
+            raise StoreError(
+                _outdated_message(self.engine.url.render_as_string(hide_password=True), missing)
+            )
 
     @contextmanager
     def _writing(self, expected: Checkpoint | _Unchecked | None) -> Iterator[Connection]:

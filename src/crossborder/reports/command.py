@@ -9,13 +9,12 @@ import click
 
 from ..chain.deployment import Deployment
 from ..cli.common import console, err_console, friendly
-from ..domain.codes import Scenario
 from ..domain.fingerprint import Fingerprinter
 from ..domain.money import currency
 from ..errors import InvalidInput
 from ..indexer.store import default_db_url, open_for_reading
 from ..settings import get_settings
-from .model import Filters, Scope
+from .model import SCENARIO_CODES, Filters, Scope
 from .names import load_names, namer
 from .queries import REPORTS
 from .render import FORMATS, rich_table, write, write_chart
@@ -65,7 +64,7 @@ def _participant(value: str, fingerprints: Fingerprinter | None) -> str:
 @click.option("--bank", help="only this bank (USCC or 0x id), with its branches")
 @click.option("--currency", "currency_code", help="only this currency (ISO 4217, e.g. USD)")
 @click.option(
-    "--scenario", type=click.Choice([s.name.lower() for s in Scenario]), help="only this one"
+    "--scenario", type=click.Choice(list(SCENARIO_CODES)), help="only this financing scenario"
 )
 @click.option("--period", type=click.Choice(["day", "month"]), default="month", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
@@ -94,7 +93,9 @@ def report_cmd(
     """Print a report: firm-stats (企业融资信息统计), financing-report (企业融资情况报表),
     verification-failures (报关单核验失败统计), interceptions (重复/超额融资拦截).
 
-    Days (--from, --to, the day and month columns) are China Standard Time (UTC+8) days.
+    Every report covers every financing scenario (receivables, policy, logistics), each row
+    naming its own; --scenario keeps one. Days (--from, --to, the day and month columns) are
+    China Standard Time (UTC+8) days.
     """
     settings = get_settings()
     if regulator == (account is not None):
@@ -108,7 +109,7 @@ def report_cmd(
         date_to=date_to.date() if date_to else None,
         bank=_participant(bank, fingerprints) if bank else None,
         currency=currency(currency_code).numeric if currency_code else None,
-        scenario=int(Scenario[scenario.upper()]) if scenario else None,
+        scenario=SCENARIO_CODES[scenario] if scenario else None,
         period="day" if period == "day" else "month",
     )
     show = namer({})

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from ..domain.codes import Reason, Scenario
+from ..domain.codes import DocumentType, Reason
+from ..domain.documents import DOCUMENT_KINDS
 from ..domain.money import currency_by_numeric
+from ..domain.scenarios import SCENARIO_SPECS
 from ..errors import InvalidInput
 from ..indexer.schema import REPORTING_TZ_LABEL, REPORTING_TZ_OFFSET
 
@@ -25,12 +27,27 @@ REASON_LABELS: dict[int, str] = {
     Reason.DUPLICATE: "重复融资 duplicate",
     Reason.OVER_FINANCED: "超额融资 over-financing",
 }
-SCENARIO_LABELS: dict[int, str] = {
-    Scenario.RECEIVABLES: "出口应收账款融资 export receivables",
-    Scenario.POLICY: "出口信保保单融资 credit-insurance policy",
-    Scenario.LOGISTICS: "物流融资 logistics",
-    Scenario.CREDIT_MATCH: "融资授信银企对接 credit matching",
+# The financing scenarios as users know them (Chinese and English), from the scenario specs.
+SCENARIO_LABELS: dict[int, str] = {int(spec.scenario): spec.label for spec in SCENARIO_SPECS}
+# ``--scenario NAME``: each financing scenario's short name to its scenario code.
+SCENARIO_CODES: dict[str, int] = {spec.name: int(spec.scenario) for spec in SCENARIO_SPECS}
+DOCUMENT_LABELS: dict[int, str] = {int(t): kind.label for t, kind in DOCUMENT_KINDS.items()} | {
+    int(DocumentType.INSURED_SHIPMENT): "投保申报 insured shipment",
+    int(DocumentType.TAX_FILING): "税务备案 tax filing",
+    int(DocumentType.FREIGHT_INVOICE): "运费发票 freight invoice",
 }
+
+
+def scenario_label(code: int) -> str:
+    """A scenario code as users know it; an unknown one by its number."""
+    return SCENARIO_LABELS.get(code, f"scenario {code}")
+
+
+def document_label(doc_type: int | None) -> str:
+    """A document type as users know it; an unknown one by its number."""
+    if doc_type is None:
+        return ""
+    return DOCUMENT_LABELS.get(doc_type, f"document type {doc_type}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +133,7 @@ class Filters:
         date_to: Last reporting day (inclusive).
         bank: Only this legal-person bank (and its branches).
         currency: Only this ISO 4217 numeric currency code.
-        scenario: Only this scenario.
+        scenario: Only this scenario (its code, ``SCENARIO_CODES[name]``).
         period: Grouping of the time series.
     """
 

@@ -17,7 +17,16 @@ from sqlalchemy.sql import ColumnElement, Select
 from ..domain.codes import FinancingState, Reason
 from ..errors import InvalidInput
 from ..indexer import schema as s
-from .model import REASON_LABELS, SCENARIO_LABELS, Column, Filters, Report, Scope, amount
+from .model import (
+    REASON_LABELS,
+    Column,
+    Filters,
+    Report,
+    Scope,
+    amount,
+    document_label,
+    scenario_label,
+)
 
 Names = Callable[[str], str]
 f = s.financings
@@ -83,9 +92,10 @@ def _plain(name: str) -> str:
 def firm_statistics(
     conn: Connection, scope: Scope, filters: Filters, names: Names = _plain
 ) -> Report:
-    """Per firm, bank and currency: financings, amounts applied, approved, disbursed, repaid,
-    and what the financings still hold on their documents (the ledger's live holds: zero once
-    released, consumed or force-released by the regulator)."""
+    """Per firm, bank, scenario and currency: financings, amounts applied, approved, disbursed,
+    repaid, and what the financings still hold on the documents they cite (the ledger's live
+    holds: zero once released, consumed or force-released by the regulator). A hold the ledger
+    also took on the declaration linked to a cited waybill is the same amount: counted once."""
     head = _head(f.c.bank, p.c.parent)
     live = (
         select(
@@ -93,6 +103,7 @@ def firm_statistics(
             h.c.financing_id,
             func.sum(h.c.live).label("live"),
         )
+        .where(h.c.via.is_(None))
         .group_by(h.c.scenario_address, h.c.financing_id)
         .subquery("live_holds")
     )
@@ -100,6 +111,7 @@ def firm_statistics(
         select(
             f.c.firm,
             head.label("bank"),
+            f.c.scenario,
             f.c.currency,
             func.count().label("financings"),
             func.sum(f.c.requested).label("requested"),
@@ -117,8 +129,8 @@ def firm_statistics(
                 ),
             )
         )
-        .group_by(f.c.firm, head, f.c.currency)
-        .order_by(f.c.firm, head, f.c.currency)
+        .group_by(f.c.firm, head, f.c.scenario, f.c.currency)
+        .order_by(f.c.firm, head, f.c.scenario, f.c.currency)
     )
     query = _restrict(
         query,
@@ -137,6 +149,7 @@ def firm_statistics(
             {
                 "firm": names(r.firm),
                 "bank": names(r.bank),
+                "scenario": scenario_label(r.scenario),
                 "currency": code,
                 "financings": _int(r.financings),
                 "requested": requested,
@@ -154,6 +167,7 @@ def firm_statistics(
         columns=[
             Column("firm", "企业", "firm"),
             Column("bank", "银行", "bank"),
+            Column("scenario", "业务场景", "scenario"),
             Column("currency", "币种", "currency"),
             Column("financings", "融资笔数", "financings", "int"),
             Column("requested", "申请金额", "applied", "amount"),
@@ -229,7 +243,7 @@ def financing_report(
                 "period": r.period,
                 "bank": names(r.bank),
                 "branch": names(r.branch) if r.branch else "",
-                "scenario": SCENARIO_LABELS.get(r.scenario, str(r.scenario)),
+                "scenario": scenario_label(r.scenario),
                 "currency": code,
                 "financings": _int(r.financings),
                 "pending": _int(r.pending),
@@ -287,13 +301,16 @@ def _attempts(reasons: Sequence[int] | None) -> tuple[Any, Any]:
 def verification_failures(
     conn: Connection, scope: Scope, filters: Filters, names: Names = _plain
 ) -> Report:
-    """Failed verifications (核验失败) by period, bank, reason and currency."""
+    """Failed verifications (核验失败) by period, bank, scenario, type of the failing document
+    (a declaration, a waybill, …), reason and currency."""
     head, failed = _attempts(None)
     period = _period(v.c.day, filters)
     query = (
         select(
             period.label("period"),
             head.label("bank"),
+            v.c.scenario,
+            v.c.doc_type,
             v.c.reason,
             v.c.currency,
             func.count().label("failures"),
@@ -301,8 +318,8 @@ def verification_failures(
         )
         .select_from(v.outerjoin(p, p.c.participant == v.c.bank))
         .where(failed)
-        .group_by(period, head, v.c.reason, v.c.currency)
-        .order_by(period, head, v.c.reason, v.c.currency)
+        .group_by(period, head, v.c.scenario, v.c.doc_type, v.c.reason, v.c.currency)
+        .order_by(period, head, v.c.scenario, v.c.doc_type, v.c.reason, v.c.currency)
     )
     query = _restrict(
         query,
@@ -320,6 +337,8 @@ def verification_failures(
             {
                 "period": r.period,
                 "bank": names(r.bank),
+                "scenario": scenario_label(r.scenario),
+                "document_type": document_label(r.doc_type),
                 "reason": REASON_LABELS.get(r.reason, str(r.reason)),
                 "code": r.reason,
                 "currency": code,
@@ -334,6 +353,8 @@ def verification_failures(
         columns=[
             Column("period", "期间", "period", "day"),
             Column("bank", "银行", "bank"),
+            Column("scenario", "业务场景", "scenario"),
+            Column("document_type", "单证类型", "document type"),
             Column("code", "原因代码", "reason code", "int"),
             Column("reason", "失败原因", "reason"),
             Column("currency", "币种", "currency"),
@@ -352,7 +373,9 @@ def verification_failures(
 def interceptions(
     conn: Connection, scope: Scope, filters: Filters, names: Names = _plain
 ) -> Report:
-    """重复/超额融资拦截: each refused attempt on a document already (fully) used."""
+    """重复/超额融资拦截: each refused attempt on a document already (fully) used, in any
+    scenario. A waybill linked to a declaration is refused when either has too little left:
+    the row names the declaration it is linked to."""
     head, refused = _attempts([Reason.DUPLICATE, Reason.OVER_FINANCED])
     query = (
         select(
@@ -362,11 +385,13 @@ def interceptions(
             v.c.scenario,
             v.c.firm,
             v.c.fingerprint,
+            v.c.doc_type,
             v.c.reason,
             v.c.currency,
             v.c.amount,
             d.c.face,
             d.c.currency.label("doc_currency"),
+            d.c.linked_declaration,
         )
         .select_from(
             v.outerjoin(p, p.c.participant == v.c.bank).outerjoin(
@@ -393,9 +418,11 @@ def interceptions(
             {
                 "day": r.day,
                 "bank": names(r.bank),
-                "scenario": SCENARIO_LABELS.get(r.scenario, str(r.scenario)),
+                "scenario": scenario_label(r.scenario),
                 "firm": names(r.firm),
+                "document_type": document_label(r.doc_type),
                 "document": r.fingerprint,
+                "linked_declaration": r.linked_declaration or "",
                 "reason": REASON_LABELS[r.reason],
                 "currency": code,
                 "amount": attempted,
@@ -411,7 +438,9 @@ def interceptions(
             Column("bank", "银行", "bank"),
             Column("scenario", "业务场景", "scenario"),
             Column("firm", "企业", "firm"),
+            Column("document_type", "单证类型", "document type"),
             Column("document", "单证指纹", "document fingerprint"),
+            Column("linked_declaration", "关联报关单", "linked declaration"),
             Column("reason", "拦截原因", "reason"),
             Column("currency", "币种", "currency"),
             Column("amount", "申请金额", "amount requested", "amount"),

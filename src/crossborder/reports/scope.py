@@ -15,7 +15,8 @@ def scope_of(conn: Connection, account: str, regulator_admin: str | None = None)
 
     The consortium's admin account and operators of the regulator see everything; an operator
     of a bank (or of one of its branches) holding the statistician stage (融资业务银行统计员,
-    ``Stage.STATISTICS``) in any scenario sees its legal-person bank's rows.
+    ``Stage.STATISTICS``) in any scenario sees its legal-person bank's rows, of every scenario
+    (receivables, policy, logistics) and of its branches.
 
     Raises:
         AccessDenied: The account is no operator, of a participant that gets no reports, or of

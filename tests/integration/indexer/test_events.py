@@ -77,6 +77,16 @@ def test_every_log_decodes_as_eth_abi_decodes_it(world: World) -> None:
         "AmountConsumed",
         "HoldsForceReleased",
         "VerificationFailed",
+        "DocumentLinked",
+        "PolicyRegistered",
+        "ShipmentDeclared",
+        "CoverConfirmed",
+        "AssignmentRequested",
+        "ClaimsAssigned",
+        "AdvanceRatioSet",
+        "LossNotified",
+        "ClaimUpdated",
+        "ClaimRepayment",
     ):
         assert seen[name], f"the story emits {name}"
 

@@ -1,13 +1,19 @@
 """A consortium on a real Anvil, driven through the chain layer with random but reproducible
-activity.
+activity, in every financing scenario the deploy sets up.
 
-Two banks (one with a branch, 网点), customs, four firms (each with a bound account that signs
-its service consents); declarations in USD and CNY; financings through every stage, failed
+Two banks (one with a branch, 网点), customs, the export credit insurer, a logistics operator,
+four firms (each with a bound account that signs its service consents and claim-rights
+assignments); declarations in USD and CNY; receivables financings through every stage, failed
 verifications of every reason the ledger returns; the corrections of the hardened core: batches
 that skip documents already registered, one fingerprint under two document types, voided
 documents registered again, face corrections, and the regulator's force-release of a
-financing's holds. Time jumps spread the activity over weeks, so that reports have several days
-and months.
+financing's holds. The policy story: policies, shipments under them tied to declarations, cover,
+the firm's signed assignment of its claim rights to a bank, advance ratios, policy financings,
+loss notices, claims paid and declined, and a paid claim applied as a repayment. The logistics
+story: waybills and a bill of lading, a waybill linked to the declaration of the same goods and
+financed at one bank, refused at another, the declaration's rest financed as a receivable, a
+linked declaration used up before its waybill, and a linked waybill voided and registered again.
+Time jumps spread the activity over weeks, so that reports have several days and months.
 
 The world talks to the contracts through ``crossborder.chain`` only (ABIs, sender, deploy), not
 through the SDK's services, so that it depends on nothing but the contracts' own interface.
@@ -15,9 +21,10 @@ through the SDK's services, so that it depends on nothing but the contracts' own
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,10 +42,17 @@ from crossborder.domain.codes import (
     FinancingState,
     ForceReason,
     ParticipantKind,
+    Reason,
     Scenario,
     Stage,
 )
-from crossborder.domain.consent import CreditScope, ServiceConsent
+from crossborder.domain.consent import (
+    DOMAIN_VERSION,
+    EIP712_DOMAIN_FIELDS,
+    CreditScope,
+    ServiceConsent,
+)
+from crossborder.domain.documents import BUYER_KIND, POLICY_KIND, document_fingerprint
 from crossborder.domain.fingerprint import Fingerprinter
 from crossborder.domain.identifiers import make_uscc
 from crossborder.domain.models import Declaration, to_day
@@ -48,12 +62,30 @@ CHAIN_ID = 31337
 KEY = b"test-consortium-key-not-for-production"
 STAGES = (Stage.APPLY, Stage.ACCEPT, Stage.REVIEW, Stage.DISBURSE, Stage.REPAY)
 CONSORTIUM, LEDGER, RECEIVABLES = "Consortium", "DocumentLedger", "ReceivablesFinancing"
+POLICY, LOGISTICS = "PolicyFinancing", "LogisticsFinancing"
+FINANCING_CONTRACTS = (RECEIVABLES, POLICY, LOGISTICS)
+SCENARIO_OF = {
+    RECEIVABLES: Scenario.RECEIVABLES,
+    POLICY: Scenario.POLICY,
+    LOGISTICS: Scenario.LOGISTICS,
+}
 EXPORT, IMPORT = DocumentType.EXPORT_DECLARATION, DocumentType.IMPORT_DECLARATION
+WAYBILL, LADING = DocumentType.RAIL_WAYBILL, DocumentType.BILL_OF_LADING
 ZERO = b"\x00" * 32
-# Consents stay valid for the whole story, whatever time jumps it makes.
+# Consents, policies and assignments stay valid for the whole story, whatever time jumps it makes.
 VALID_UNTIL = int(dt.datetime(2100, 1, 1, tzinfo=dt.UTC).timestamp())
+# The regulator's advance ratio for each bank (basis points of the insured amount), by bank name.
+ADVANCE_RATIOS = {"Bank A": 8_000, "Bank A Xiamen branch": 9_000, "Bank B": 7_000}
+ASSIGNMENT_FIELDS = [
+    {"name": "policy", "type": "bytes32"},
+    {"name": "firm", "type": "bytes32"},
+    {"name": "bank", "type": "bytes32"},
+    {"name": "validUntil", "type": "uint64"},
+    {"name": "nonce", "type": "uint256"},
+]
+CLAIM_FILED, CLAIM_PAID, CLAIM_DECLINED = 1, 2, 3
 
-DocKey = tuple[int, str]  # (document type, declaration number)
+DocKey = tuple[int, str]  # (document type, document number)
 
 
 class Contracts:
@@ -96,7 +128,7 @@ class Contracts:
 class Firm:
     uscc: str
     id: str
-    account: Signer  # bound to the firm: signs its consents
+    account: Signer  # bound to the firm: signs its consents and assignments
 
 
 @dataclass
@@ -105,9 +137,9 @@ class Bank:
     uscc: str
     id: str
     head: str  # the legal-person bank's id (itself unless a branch)
-    ops: dict[Stage, Signer]
+    ops: dict[Stage, Signer]  # each holds its stage in every financing scenario
     opener: Signer
-    statistician: Signer | None
+    statistician: Signer | None  # the statistician stage in the receivables scenario only
 
 
 @dataclass
@@ -116,11 +148,54 @@ class Financing:
     bank: Bank
     firm: str
     currency: str
-    citations: list[tuple[str, int]]  # export declaration number, minor units
+    citations: list[tuple[str, int]]  # document number, minor units
+    contract: str = RECEIVABLES
+    doc_type: DocumentType = EXPORT  # of the cited documents
     state: FinancingState = FinancingState.APPLIED
     disbursed: int = 0
     repaid: int = 0
     forced: bool = False  # the regulator force-released its holds
+    parked: bool = False  # left as it is (the random lifecycle does not move it)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.contract, self.id)
+
+
+@dataclass
+class Transport:
+    """A waybill or bill of lading the logistics operator registered."""
+
+    kind: DocumentType
+    number: str
+    owner: str  # the consignor's USCC
+    face: int
+    currency: str
+    declaration: str | None = None  # the export declaration it is linked to
+
+
+@dataclass
+class Policy:
+    number: str
+    firm: str
+    currency: str
+    limit: int
+    bank: Bank | None = None  # the assignee
+    pending: Bank | None = None
+    shipments: dict[str, int] = field(default_factory=dict)  # declaration -> insured units
+    covered: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Failure:
+    """A failed verification: its bank's legal person, reason, units, currency and scenario."""
+
+    bank: str
+    reason: int
+    units: int
+    currency: str
+    contract: str = RECEIVABLES
+    doc_type: DocumentType = EXPORT
 
 
 @dataclass
@@ -134,22 +209,35 @@ class World:
     fp: Fingerprinter
     regulator: Signer
     customs: Signer
+    insurer: Signer
+    logistics: Signer
     banks: list[Bank]
     firms: list[Firm]
+    insurer_id: str = ""
     # Live documents on the ledger, by (type, number): what the chain holds now.
     documents: dict[DocKey, Declaration] = field(default_factory=dict)
     left: dict[str, int] = field(default_factory=dict)  # export declaration -> units left
-    financings: dict[int, Financing] = field(default_factory=dict)
-    failures: list[tuple[str, int, int]] = field(default_factory=list)  # bank head, reason, units
-    failure_currencies: list[str] = field(default_factory=list)
+    transport: dict[DocKey, Transport] = field(default_factory=dict)  # live waybills, B/Ls
+    transport_left: dict[DocKey, int] = field(default_factory=dict)
+    financings: dict[tuple[str, int], Financing] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+    policies: dict[str, Policy] = field(default_factory=dict)
+    claims: dict[int, str] = field(default_factory=dict)  # claim id -> policy number
+    claim_repayments: list[tuple[int, int, int]] = field(default_factory=list)  # fid, claim, units
     # The corrections the story made, for the tests to check.
     skipped: list[DocKey] = field(default_factory=list)
     two_types: list[str] = field(default_factory=list)  # numbers under both types
     registered_again: list[DocKey] = field(default_factory=list)
     voided: list[DocKey] = field(default_factory=list)  # voided and not registered again
     corrected: list[DocKey] = field(default_factory=list)
-    forced: list[int] = field(default_factory=list)
+    forced: list[tuple[str, int]] = field(default_factory=list)  # (contract, financing id)
     revoked: int = 0  # consents revoked
+    # The logistics story's landmarks, for the tests: (waybill, declaration, units) financed at
+    # one bank and refused at another; linked declarations used up before their waybills.
+    # (waybill, its declaration, units financed on the waybill, the declaration's rest)
+    linked_financed: list[tuple[DocKey, str, int, int]] = field(default_factory=list)
+    linked_refused: list[DocKey] = field(default_factory=list)
+    transport_again: list[DocKey] = field(default_factory=list)  # linked, voided, registered again
 
     def hex_id(self, uscc: str) -> str:
         return "0x" + self.fp.participant(uscc).hex()
@@ -157,11 +245,23 @@ class World:
     def firm(self, uscc: str) -> Firm:
         return next(f for f in self.firms if f.uscc == uscc)
 
+    def bank(self, name: str) -> Bank:
+        return next(b for b in self.banks if b.name == name)
+
     def view(self, contract: str, fn: str, *args: Any) -> tuple[Any, ...]:
         return self.contracts.view(contract, fn, *args)
 
     def admin(self, contract: str, fn: str, *args: Any) -> Receipt:
         return self.contracts.send(self.regulator, contract, fn, *args)
+
+    def document_fp(self, doc_type: int, number: str) -> bytes:
+        """The fingerprint of a document of any type the story registers."""
+        if doc_type in (EXPORT, IMPORT):
+            return self.fp.declaration(number)
+        return document_fingerprint(self.fp, DocumentType(doc_type), number)
+
+    def policy_fp(self, number: str) -> bytes:
+        return self.fp.document(POLICY_KIND, number)
 
     def stop(self) -> None:
         self.rpc.close()
@@ -186,7 +286,21 @@ def start_world(directory: Path) -> World:
     deployment = deploy(rpc, abis, regulator, path)
     contracts = Contracts(rpc, deployment, abis)
     fp = Fingerprinter(KEY)
-    world = World(devnet, rpc, contracts, deployment, path, abis, fp, regulator, signers[1], [], [])
+    world = World(
+        devnet,
+        rpc,
+        contracts,
+        deployment,
+        path,
+        abis,
+        fp,
+        regulator,
+        customs=signers[1],
+        insurer=signers[27],
+        logistics=signers[28],
+        banks=[],
+        firms=[],
+    )
 
     def onboard(uscc: str, kind: ParticipantKind, parent: str | None = None) -> str:
         pid = world.hex_id(uscc)
@@ -198,9 +312,18 @@ def start_world(directory: Path) -> World:
         if stages:
             world.admin(CONSORTIUM, "set_roles", account.address, int(scenario), int(stages))
 
+    def roles(account: Signer, scenario: Scenario, stages: Stage) -> None:
+        world.admin(CONSORTIUM, "set_roles", account.address, int(scenario), int(stages))
+
     onboard(make_uscc("11100000000013127"), ParticipantKind.REGULATOR)
     customs = onboard(make_uscc("11100000000012345"), ParticipantKind.CUSTOMS)
     operator(world.customs, customs, Scenario.PLATFORM, Stage.REGISTER)
+    # The export credit insurer registers policies, shipments, cover and claims in the policy
+    # scenario; the logistics operator registers waybills and bills of lading on the ledger.
+    world.insurer_id = onboard(make_uscc("91110000100017643"), ParticipantKind.INSURER)
+    operator(world.insurer, world.insurer_id, Scenario.POLICY, Stage.REGISTER)
+    carrier = onboard(make_uscc("91610000MA6TG1234"), ParticipantKind.LOGISTICS)
+    operator(world.logistics, carrier, Scenario.PLATFORM, Stage.REGISTER)
     for i in range(1, 5):
         uscc = make_uscc(f"91350200MA2Y0000{i}")
         pid = onboard(uscc, ParticipantKind.ENTERPRISE)
@@ -216,10 +339,14 @@ def start_world(directory: Path) -> World:
         parent_bank = next((b for b in world.banks if b.name == parent), None)
         bank_id = onboard(uscc, ParticipantKind.BANK, parent_bank.id if parent_bank else None)
         ops: dict[Stage, Signer] = {stage: signers[first + i] for i, stage in enumerate(STAGES)}
+        opener = signers[first + 5]
         for stage, acting in ops.items():
             operator(acting, bank_id, Scenario.RECEIVABLES, stage)
-        opener = signers[first + 5]
         operator(opener, bank_id, Scenario.RECEIVABLES, Stage.SERVICE)
+        for scenario in (Scenario.POLICY, Scenario.LOGISTICS):
+            for stage, acting in ops.items():
+                roles(acting, scenario, stage)
+            roles(opener, scenario, Stage.SERVICE)
         stat = signers[first + 6] if statistician else None
         if stat is not None:
             operator(stat, bank_id, Scenario.RECEIVABLES, Stage.STATISTICS)
@@ -227,28 +354,38 @@ def start_world(directory: Path) -> World:
             name, uscc, bank_id, parent_bank.id if parent_bank else bank_id, ops, opener, stat
         )
         world.banks.append(bank)
-        for index, firm in enumerate(world.firms):
-            open_service(world, bank, firm, nonce=first * 100 + index)
+        for scenario in SCENARIO_OF.values():
+            for index, firm in enumerate(world.firms):
+                open_service(world, bank, firm, nonce=first * 100 + index, scenario=scenario)
+        world.admin(POLICY, "set_advance_ratio", _id(bank_id), ADVANCE_RATIOS[name])
     return world
 
 
-def consent(world: World, bank: Bank, firm: Firm, nonce: int) -> tuple[ServiceConsent, bytes]:
-    """The firm's signed consent to open receivables financing with the bank."""
+def consent(
+    world: World,
+    bank: Bank,
+    firm: Firm,
+    nonce: int,
+    scenario: Scenario = Scenario.RECEIVABLES,
+) -> tuple[ServiceConsent, bytes]:
+    """The firm's signed consent to open a financing scenario with the bank."""
     agreed = ServiceConsent(
         firm=_id(firm.id),
         bank=_id(bank.id),
-        scenario=Scenario.RECEIVABLES,
+        scenario=scenario,
         scope=CreditScope.ALL,
         valid_until=VALID_UNTIL,
-        nonce=nonce,
+        nonce=nonce + 10_000 * int(scenario),
     )
     typed = agreed.typed_data(CHAIN_ID, world.deployment.consortium)
     return agreed, firm.account.sign_typed_data(typed)
 
 
-def open_service(world: World, bank: Bank, firm: Firm, nonce: int) -> None:
+def open_service(
+    world: World, bank: Bank, firm: Firm, nonce: int, scenario: Scenario = Scenario.RECEIVABLES
+) -> None:
     """业务开通: the firm signs, the bank's service operator submits."""
-    agreed, signature = consent(world, bank, firm, nonce)
+    agreed, signature = consent(world, bank, firm, nonce, scenario)
     world.contracts.send(bank.opener, CONSORTIUM, "open_service", agreed.as_tuple(), signature)
 
 
@@ -284,13 +421,19 @@ def register_batch(
     return batch
 
 
-def _declaration(world: World, rng: random.Random, export: bool = True) -> Declaration:
+def _declaration(
+    world: World,
+    rng: random.Random,
+    export: bool = True,
+    exporter: str | None = None,
+    amount: Money | None = None,
+) -> Declaration:
     units = rng.randrange(1_000_00, 500_000_00)
     return Declaration(
         number=str(rng.randrange(10**17, 10**18)),
         export_date=dt.date(2025, 1, 1) - dt.timedelta(days=rng.randrange(1, 300)),
-        exporter=rng.choice(world.firms).uscc,
-        amount=Money.from_minor(units, rng.choice(["USD", "USD", "CNY"])),
+        exporter=exporter or rng.choice(world.firms).uscc,
+        amount=amount or Money.from_minor(units, rng.choice(["USD", "USD", "CNY"])),
         export=export,
     )
 
@@ -307,27 +450,88 @@ def register(world: World, rng: random.Random, count: int) -> list[str]:
     return [d.number for d in declarations]
 
 
-def _apply(world: World, bank: Bank, firm: str, code: str, cites: list[tuple[str, int]]) -> None:
-    receipt = world.contracts.send(
-        bank.ops[Stage.APPLY],
-        RECEIVABLES,
-        "apply",
-        world.fp.participant(firm),
-        currency(code).numeric,
-        [world.fp.declaration(n) for n, _ in cites],
-        [u for _, u in cites],
+def _fresh_declarations(
+    world: World, rng: random.Random, firm: str, code: str, faces: list[int]
+) -> list[str]:
+    """Customs registers new export declarations of one firm and currency, in one batch."""
+    declarations = [
+        _declaration(world, rng, exporter=firm, amount=Money.from_minor(units, code))
+        for units in faces
+    ]
+    assert register_batch(world, EXPORT, declarations)["skipped"] == 0
+    return [d.number for d in declarations]
+
+
+def _record_failure(
+    world: World, f: Financing, receipt: Receipt, contract: str
+) -> dict[str, Any] | None:
+    failed = world.contracts.events(receipt, contract, "VerificationFailed")
+    if not failed:
+        return None
+    (failure,) = failed
+    world.failures.append(
+        Failure(
+            f.bank.head,
+            int(failure["reason"]),
+            int(failure["amount"]),
+            f.currency,
+            contract,
+            DocumentType(int(failure["doc_type"])),
+        )
     )
-    failed = world.contracts.events(receipt, RECEIVABLES, "VerificationFailed")
-    if failed:
-        (failure,) = failed
-        world.failures.append((bank.head, int(failure["reason"]), int(failure["amount"])))
-        world.failure_currencies.append(code)
-        return
-    (applied,) = world.contracts.events(receipt, RECEIVABLES, "FinancingApplied")
-    fid = int(applied["financing_id"])
-    for number, units in cites:
+    return failure
+
+
+def _apply_as(world: World, f: Financing) -> int | None:
+    """Sends an application (the financing without its id); returns the id, or None when the
+    ledger's verification failed (then the failure is recorded)."""
+    contract = f.contract
+    kind = (int(f.doc_type),) if contract == LOGISTICS else ()
+    receipt = world.contracts.send(
+        f.bank.ops[Stage.APPLY],
+        contract,
+        "apply",
+        world.fp.participant(f.firm),
+        currency(f.currency).numeric,
+        *kind,
+        [world.document_fp(f.doc_type, n) for n, _ in f.citations],
+        [u for _, u in f.citations],
+    )
+    if _record_failure(world, f, receipt, contract) is not None:
+        return None
+    (applied,) = world.contracts.events(receipt, contract, "FinancingApplied")
+    f.id = int(applied["financing_id"])
+    for number, units in f.citations:
+        _take(world, f.doc_type, number, units)
+    world.financings[f.key] = f
+    return f.id
+
+
+def _take(world: World, doc_type: int, number: str, units: int) -> None:
+    """What a hold takes off a document, and off the declaration it is linked to."""
+    if doc_type == EXPORT:
         world.left[number] -= units
-    world.financings[fid] = Financing(fid, bank, firm, code, cites)
+        return
+    key = (int(doc_type), number)
+    world.transport_left[key] -= units
+    linked = world.transport[key].declaration
+    if linked is not None:
+        world.left[linked] -= units
+
+
+def _give_back(world: World, doc_type: int, number: str, units: int) -> None:
+    if doc_type == EXPORT:
+        world.left[number] += units
+        return
+    key = (int(doc_type), number)
+    world.transport_left[key] += units
+    linked = world.transport[key].declaration
+    if linked is not None:
+        world.left[linked] += units
+
+
+def _apply(world: World, bank: Bank, firm: str, code: str, cites: list[tuple[str, int]]) -> None:
+    _apply_as(world, Financing(0, bank, firm, code, cites))
 
 
 def _exports(world: World) -> list[str]:
@@ -335,7 +539,7 @@ def _exports(world: World) -> list[str]:
 
 
 def apply_random(world: World, rng: random.Random) -> None:
-    """An application that passes or fails verification with one of every reason."""
+    """A receivables application that passes or fails verification with one of every reason."""
     bank = rng.choice(world.banks)
     numbers = _exports(world)
     kind = rng.choices(
@@ -383,20 +587,21 @@ def apply_random(world: World, rng: random.Random) -> None:
         _apply(world, bank, d.exporter, code, [(number, left + rng.randint(1, 10_000_00))])
 
 
-def _act(world: World, f: Financing, stage: Stage, fn: str, *args: Any) -> None:
-    world.contracts.send(f.bank.ops[stage], RECEIVABLES, fn, f.id, *args)
+def _act(world: World, f: Financing, stage: Stage, fn: str, *args: Any) -> Receipt:
+    return world.contracts.send(f.bank.ops[stage], f.contract, fn, f.id, *args)
 
 
-def move_random(world: World, rng: random.Random) -> None:
-    """Move a random open financing one stage along its lifecycle."""
-    open_ = [
+def _open(world: World) -> list[Financing]:
+    return [
         f
         for f in world.financings.values()
         if f.state not in (FinancingState.REJECTED, FinancingState.WITHDRAWN, FinancingState.CLOSED)
+        and not f.parked
     ]
-    if not open_:
-        return
-    f = rng.choice(open_)
+
+
+def step_financing(world: World, rng: random.Random, f: Financing) -> None:
+    """Move a financing one stage along its lifecycle (any scenario)."""
     units = sum(u for _, u in f.citations)
     if f.state is FinancingState.APPLIED:
         if rng.random() < 0.15:
@@ -421,16 +626,319 @@ def move_random(world: World, rng: random.Random) -> None:
         outstanding = f.disbursed - f.repaid
         pay = outstanding if rng.random() < 0.5 else rng.randint(1, outstanding)
         _act(world, f, Stage.REPAY, "register_repayment", pay)
-        f.repaid += pay
-        if f.repaid == f.disbursed:
-            f.state = FinancingState.CLOSED
+        _repaid(f, pay)
+
+
+def _repaid(f: Financing, units: int) -> None:
+    f.repaid += units
+    if f.repaid == f.disbursed:
+        f.state = FinancingState.CLOSED
+
+
+def move_random(world: World, rng: random.Random) -> None:
+    """Move a random open financing (of any scenario) one stage along its lifecycle."""
+    open_ = _open(world)
+    if open_:
+        step_financing(world, rng, rng.choice(open_))
 
 
 def _free(world: World, f: Financing, state: FinancingState) -> None:
     if not f.forced:  # a force-release already freed them
         for number, units in f.citations:
-            world.left[number] += units
+            _give_back(world, f.doc_type, number, units)
     f.state = state
+
+
+# -- export credit-insurance policy financing --------------------------------------------------
+
+
+def _reference(rng: random.Random, prefix: str) -> str:
+    return f"{prefix}{rng.randrange(10**9, 10**10)}"
+
+
+def _insure(world: World, fn: str, *args: Any) -> Receipt:
+    return world.contracts.send(world.insurer, POLICY, fn, *args)
+
+
+def assignment(world: World, policy: Policy, bank: Bank, nonce: int) -> tuple[int, bytes]:
+    """The insured firm's signed assignment of the policy's claim rights to the bank
+    (EIP-712 ``ClaimAssignment``, the policy contract's domain)."""
+    firm = world.firm(policy.firm)
+    message = {
+        "types": {"EIP712Domain": EIP712_DOMAIN_FIELDS, "ClaimAssignment": ASSIGNMENT_FIELDS},
+        "primaryType": "ClaimAssignment",
+        "domain": {
+            "name": "crossborder policy financing",
+            "version": DOMAIN_VERSION,
+            "chainId": CHAIN_ID,
+            "verifyingContract": world.contracts.address(POLICY),
+        },
+        "message": {
+            "policy": world.policy_fp(policy.number),
+            "firm": _id(firm.id),
+            "bank": _id(bank.id),
+            "validUntil": VALID_UNTIL,
+            "nonce": nonce,
+        },
+    }
+    return nonce, firm.account.sign_typed_data(message)
+
+
+def new_policy(
+    world: World, rng: random.Random, shipments: int, covered: int, bank: Bank | None
+) -> Policy:
+    """The insurer registers a policy over fresh declarations of one firm, declares a shipment
+    for each and confirms cover of the first ``covered``; the firm assigns the claim rights to
+    ``bank`` (the bank requests, the insurer confirms), if given."""
+    firm = rng.choice(world.firms).uscc
+    code = rng.choice(["USD", "CNY"])
+    faces = [rng.randrange(5_000_00, 60_000_00) for _ in range(shipments)]
+    numbers = _fresh_declarations(world, rng, firm, code, faces)
+    insured = {
+        n: face - rng.randrange(0, face // 5) for n, face in zip(numbers, faces, strict=True)
+    }
+    # The buyer credit limit binds: less than all insured amounts together.
+    limit = sum(insured.values()) * rng.randint(60, 90) // 100
+    policy = Policy(_reference(rng, "PICC"), firm, code, limit)
+    _insure(
+        world,
+        "register_policy",
+        world.policy_fp(policy.number),
+        world.fp.participant(firm),
+        world.fp.document(BUYER_KIND, _reference(rng, "BUYER")),
+        limit,
+        currency(code).numeric,
+        VALID_UNTIL,
+    )
+    for n, units in insured.items():
+        _insure(
+            world,
+            "declare_shipment",
+            world.fp.declaration(n),
+            world.policy_fp(policy.number),
+            units,
+        )
+        policy.shipments[n] = units
+    for n in numbers[:covered]:
+        _insure(world, "confirm_cover", world.fp.declaration(n))
+        policy.covered.add(n)
+    world.policies[policy.number] = policy
+    if bank is not None:
+        request_assignment(world, rng, policy, bank)
+        _insure(world, "confirm_assignment", world.policy_fp(policy.number), _id(bank.id))
+        policy.bank, policy.pending = bank, None
+    return policy
+
+
+def request_assignment(world: World, rng: random.Random, policy: Policy, bank: Bank) -> None:
+    nonce, signature = assignment(world, policy, bank, rng.getrandbits(128))
+    world.contracts.send(
+        bank.opener,
+        POLICY,
+        "request_assignment",
+        world.policy_fp(policy.number),
+        VALID_UNTIL,
+        nonce,
+        signature,
+    )
+    policy.pending = bank
+
+
+def _policy_used(world: World, policy: Policy) -> int:
+    return int(world.view(POLICY, "policy", world.policy_fp(policy.number))[6])
+
+
+def apply_policy(
+    world: World, rng: random.Random, policy: Policy, share: float
+) -> Financing | None:
+    """The assignee bank finances covered shipments: each at most insured x its advance ratio
+    and what is left of the declaration, all within the buyer credit limit left."""
+    assert policy.bank is not None
+    ratio = ADVANCE_RATIOS[policy.bank.name]
+    room = policy.limit - _policy_used(world, policy)
+    cites: list[tuple[str, int]] = []
+    for n in sorted(policy.covered):
+        cap = min(policy.shipments[n] * ratio // 10_000, world.left.get(n, 0), room)
+        units = int(cap * share)
+        if units > 0:
+            cites.append((n, units))
+            room -= units
+    if not cites:
+        return None
+    f = Financing(0, policy.bank, policy.firm, policy.currency, cites, contract=POLICY)
+    return f if _apply_as(world, f) is not None else None
+
+
+def _disburse(world: World, f: Financing, amount: int) -> None:
+    _act(world, f, Stage.ACCEPT, "accept")
+    _act(world, f, Stage.REVIEW, "review", True)
+    day = to_day(dt.date(2025, 3, 1))
+    _act(world, f, Stage.DISBURSE, "register_disbursement", amount, day, day + 90)
+    f.state, f.disbursed = FinancingState.DISBURSED, amount
+
+
+def file_claim(world: World, policy: Policy, declaration: str, amount: int) -> int:
+    receipt = _insure(world, "file_claim", world.fp.declaration(declaration), amount)
+    (event,) = world.contracts.events(receipt, POLICY, "ClaimUpdated")
+    claim_id = int(event["claim_id"])
+    world.claims[claim_id] = policy.number
+    return claim_id
+
+
+def policy_story(world: World, rng: random.Random) -> None:
+    """One policy financed through to a paid claim applied as a repayment; a second financing
+    left to the random lifecycle; a declined claim; a policy whose assignment awaits the
+    insurer, with a loss notice nobody's bank sees yet; and a new advance ratio."""
+    bank = rng.choice(world.banks)
+    policy = new_policy(world, rng, shipments=3, covered=2, bank=bank)
+    f = apply_policy(world, rng, policy, share=0.5)
+    assert f is not None, "the policy financing passed verification"
+    _disburse(world, f, sum(u for _, u in f.citations) * 9 // 10)
+    declaration = f.citations[0][0]
+    _insure(world, "notify_loss", world.fp.declaration(declaration), f.disbursed // 2)
+    claim = file_claim(world, policy, declaration, f.disbursed // 2 + 1)
+    paid = f.disbursed // 2
+    _insure(world, "settle_claim", claim, paid)
+    receipt = _act(world, f, Stage.REPAY, "register_claim_repayment", claim)
+    (applied,) = world.contracts.events(receipt, POLICY, "ClaimRepayment")
+    assert int(applied["amount"]) == paid
+    world.claim_repayments.append((f.id, claim, paid))
+    _repaid(f, paid)
+    # A second financing on what the limit leaves, for the random lifecycle to move on, and a
+    # third left approved: it uses the buyer credit limit until the end.
+    apply_policy(world, rng, policy, share=0.3)
+    kept = apply_policy(world, rng, policy, share=0.2)
+    if kept is not None:
+        kept.parked = True
+        _act(world, kept, Stage.ACCEPT, "accept")
+        _act(world, kept, Stage.REVIEW, "review", True)
+        kept.state = FinancingState.APPROVED
+    # The uncovered shipment's claim is declined.
+    uncovered = next(n for n in policy.shipments if n not in policy.covered)
+    declined = file_claim(world, policy, uncovered, policy.shipments[uncovered] // 3 + 1)
+    _insure(world, "settle_claim", declined, 0)
+    # Another policy: the bank asked for the assignment, the insurer has not confirmed it yet.
+    waiting = new_policy(world, rng, shipments=1, covered=1, bank=None)
+    request_assignment(world, rng, waiting, rng.choice(world.banks))
+    (only,) = waiting.shipments
+    _insure(world, "notify_loss", world.fp.declaration(only), waiting.shipments[only] // 4 + 1)
+    file_claim(world, waiting, only, waiting.shipments[only] // 5 + 1)  # filed, not settled
+    again = rng.choice(world.banks)
+    world.admin(POLICY, "set_advance_ratio", _id(again.id), ADVANCE_RATIOS[again.name])
+
+
+# -- logistics financing --------------------------------------------------------------------------
+
+
+def register_transport(world: World, documents: list[Transport]) -> None:
+    """The logistics operator registers waybills or bills of lading (one type per batch), then
+    links those naming their declaration."""
+    for kind in (WAYBILL, LADING):
+        of_kind = [d for d in documents if d.kind is kind]
+        if not of_kind:
+            continue
+        rows = [
+            encode_document_row(
+                world.document_fp(kind, d.number),
+                world.fp.participant(d.owner),
+                d.face,
+                currency(d.currency).numeric,
+                to_day(dt.date(2025, 2, 1)),
+            )
+            for d in of_kind
+        ]
+        selector = world.abis[LEDGER].selector("register")
+        data = encode_static_array_call(selector, [int(kind)], rows)
+        receipt = world.contracts.send_data(world.logistics, LEDGER, data)
+        (batch,) = world.contracts.events(receipt, LEDGER, "DocumentsRegistered")
+        assert batch["skipped"] == 0
+        for d in of_kind:
+            world.transport[(int(kind), d.number)] = d
+            world.transport_left[(int(kind), d.number)] = d.face
+        linked = [d for d in of_kind if d.declaration is not None]
+        if linked:
+            world.contracts.send(
+                world.logistics,
+                LEDGER,
+                "link",
+                int(kind),
+                [world.document_fp(kind, d.number) for d in linked],
+                [world.fp.declaration(d.declaration) for d in linked if d.declaration],
+            )
+
+
+def _apply_logistics(
+    world: World, bank: Bank, document: Transport, units: int
+) -> tuple[int | None, Financing]:
+    f = Financing(
+        0,
+        bank,
+        document.owner,
+        document.currency,
+        [(document.number, units)],
+        contract=LOGISTICS,
+        doc_type=document.kind,
+    )
+    return _apply_as(world, f), f
+
+
+def logistics_story(world: World, rng: random.Random) -> None:
+    """A waybill linked to the declaration of the same goods, financed at Bank A and refused
+    at Bank B; the declaration's rest financed as a receivable (and not a unit more); a linked
+    declaration used up before its waybill; an unlinked waybill and a bill of lading financed;
+    a free linked waybill voided and registered again (the ledger keeps its link)."""
+    bank_a, bank_b = world.bank("Bank A"), world.bank("Bank B")
+    firm = rng.choice(world.firms).uscc
+    code = rng.choice(["USD", "CNY"])
+    declared, used_up, spare = _fresh_declarations(
+        world, rng, firm, code, [1_000_00, 500_00, 300_00]
+    )
+    waybill = Transport(WAYBILL, _reference(rng, "CR"), firm, 600_00, code, declared)
+    second = Transport(WAYBILL, _reference(rng, "CR"), firm, 800_00, code, used_up)
+    plain = Transport(WAYBILL, _reference(rng, "CR"), firm, rng.randrange(100_00, 900_00), code)
+    lading = Transport(LADING, _reference(rng, "BL"), firm, rng.randrange(100_00, 900_00), code)
+    voided = Transport(WAYBILL, _reference(rng, "CR"), firm, 200_00, code, spare)
+    register_transport(world, [waybill, second, plain, lading, voided])
+
+    # Bank A finances the whole waybill: 600 on the waybill and 600 on its declaration.
+    fid, _ = _apply_logistics(world, bank_a, waybill, 600_00)
+    assert fid is not None
+    key = (int(WAYBILL), waybill.number)
+    # Bank B is refused on the same waybill: it is fully used.
+    refused, _ = _apply_logistics(world, bank_b, waybill, 100_00)
+    assert refused is None and world.failures[-1].reason == Reason.DUPLICATE
+    # A receivables application on the linked declaration gets only the rest.
+    rest = world.left[declared]
+    assert rest == 400_00
+    world.linked_financed.append((key, declared, 600_00, rest))
+    _apply(world, bank_b, firm, code, [(declared, rest + 1)])
+    assert world.failures[-1].reason == Reason.OVER_FINANCED
+    _apply(world, bank_b, firm, code, [(declared, rest)])
+    assert world.left[declared] == 0
+
+    # The second waybill's declaration is financed in full first: the waybill, free itself,
+    # cannot be financed beyond what its declaration has left (nothing).
+    _apply(world, bank_a, firm, code, [(used_up, 500_00)])
+    refused, _ = _apply_logistics(world, bank_b, second, 100_00)
+    assert refused is None and world.failures[-1].reason == Reason.DUPLICATE
+    world.linked_refused.append((int(WAYBILL), second.number))
+
+    # Documents without links are financed on their own.
+    _apply_logistics(world, rng.choice(world.banks), plain, plain.face // 2)
+    _apply_logistics(world, rng.choice(world.banks), lading, lading.face)
+
+    # A free linked waybill is voided and registered again: the ledger keeps its link.
+    fp = world.document_fp(WAYBILL, voided.number)
+    world.contracts.send(world.logistics, LEDGER, "void", int(WAYBILL), [fp])
+    del world.transport[(int(WAYBILL), voided.number)]
+    again = Transport(WAYBILL, voided.number, firm, 250_00, code, spare)
+    register_transport(world, [replace(again, declaration=None)])
+    world.transport[(int(WAYBILL), again.number)] = again  # linked still, on the ledger
+    world.transport_again.append((int(WAYBILL), again.number))
+    fid, kept = _apply_logistics(world, bank_a, again, 100_00)
+    assert fid is not None
+    assert world.left[spare] == 200_00
+    kept.parked = True  # live to the end: its holds on the waybill and the declaration too
 
 
 # -- the hardened core's corrections -------------------------------------------------------------
@@ -513,8 +1021,9 @@ def void_and_correct(world: World, rng: random.Random) -> None:
 
 
 def force_release(world: World, rng: random.Random) -> None:
-    """The regulator frees one live financing's holds: its bank deactivated, or the scenario
-    stopped; then restores either."""
+    """The regulator frees one live financing's holds (a logistics financing on a linked
+    waybill when there is one: its declaration's holds go too): its bank deactivated, or its
+    scenario stopped; then restores either."""
     live = [
         f
         for f in world.financings.values()
@@ -522,27 +1031,33 @@ def force_release(world: World, rng: random.Random) -> None:
     ]
     if not live:
         return
-    f = rng.choice(live)
-    fps = [world.fp.declaration(n) for n, _ in f.citations]
-    receivables = world.deployment.contracts[RECEIVABLES]
+    linked = [
+        f
+        for f in live
+        if f.contract == LOGISTICS
+        and any(world.transport[(int(f.doc_type), n)].declaration for n, _ in f.citations)
+    ]
+    f = rng.choice(linked or live)
+    fps = [world.document_fp(f.doc_type, n) for n, _ in f.citations]
+    scenario = world.deployment.contracts[f.contract]
     if rng.random() < 0.5:
         reason = ForceReason.BANK_DEACTIVATED
         world.admin(CONSORTIUM, "set_active", _id(f.bank.head), False)
     else:
         reason = ForceReason.SCENARIO_STOPPED
-        world.admin(LEDGER, "set_scenario", receivables, False)
+        world.admin(LEDGER, "set_scenario", scenario, False)
     receipt = world.admin(
-        LEDGER, "force_release", receivables, f.id, _id(f.bank.id), int(EXPORT), fps, int(reason)
+        LEDGER, "force_release", scenario, f.id, _id(f.bank.id), int(f.doc_type), fps, int(reason)
     )
     assert world.contracts.events(receipt, LEDGER, "HoldsForceReleased")
     if reason is ForceReason.BANK_DEACTIVATED:
         world.admin(CONSORTIUM, "set_active", _id(f.bank.head), True)
     else:
-        world.admin(LEDGER, "set_scenario", receivables, True)
+        world.admin(LEDGER, "set_scenario", scenario, True)
     for number, units in f.citations:
-        world.left[number] += units
+        _give_back(world, f.doc_type, number, units)
     f.forced = True
-    world.forced.append(f.id)
+    world.forced.append(f.key)
 
 
 def consents(world: World, rng: random.Random) -> None:
@@ -557,19 +1072,26 @@ def consents(world: World, rng: random.Random) -> None:
 
 
 def story(world: World, rng: random.Random, steps: int, declarations: int = 10) -> None:
-    """Random activity: registrations, applications and lifecycle moves over weeks, with the
-    corrections and the regulator's force-release half-way."""
+    """Random activity: registrations, applications and lifecycle moves over weeks, the policy
+    and logistics stories, with the corrections and the regulator's force-release half-way."""
     register(world, rng, declarations)
     for step in range(steps):
         if rng.random() < 0.3:
             advance(world, rng)
         if step % 40 == 39:
             register(world, rng, rng.randint(2, 6))
+        if step == steps // 5:
+            policy_story(world, rng)
+        if step == steps // 3:
+            logistics_story(world, rng)
         if step == steps // 2:
             skip_and_reuse(world, rng)
             void_and_correct(world, rng)
             force_release(world, rng)
             consents(world, rng)
+        if step == 3 * steps // 4 and steps >= 100:
+            policy_story(world, rng)
+            logistics_story(world, rng)
         if rng.random() < 0.45:
             apply_random(world, rng)
         else:
@@ -598,36 +1120,40 @@ def reconnect(world: World) -> None:
     world.contracts = Contracts(world.rpc, world.deployment, world.abis)
 
 
-def save(world: World) -> tuple[object, ...]:
-    """The story's own bookkeeping, to restore after the chain is rewound."""
-    return (
-        dict(world.documents),
-        dict(world.left),
-        {k: replace(f, citations=list(f.citations)) for k, f in world.financings.items()},
-        list(world.failures),
-        list(world.failure_currencies),
-        (
-            list(world.skipped),
-            list(world.two_types),
-            list(world.registered_again),
-            list(world.voided),
-            list(world.corrected),
-            list(world.forced),
-            world.revoked,
-        ),
-    )
+# The story's own bookkeeping: what ``save`` copies and ``restore`` puts back.
+BOOKKEEPING = (
+    "documents",
+    "left",
+    "transport",
+    "transport_left",
+    "financings",
+    "failures",
+    "policies",
+    "claims",
+    "claim_repayments",
+    "skipped",
+    "two_types",
+    "registered_again",
+    "voided",
+    "corrected",
+    "forced",
+    "revoked",
+    "linked_financed",
+    "linked_refused",
+    "transport_again",
+)
 
 
-def restore(world: World, saved: tuple[object, ...]) -> None:
-    documents, left, financings, failures, currencies, corrections = saved
-    world.documents = dict(documents)  # type: ignore[call-overload]
-    world.left = dict(left)  # type: ignore[call-overload]
-    world.financings = dict(financings)  # type: ignore[call-overload]
-    world.failures = list(failures)  # type: ignore[call-overload]
-    world.failure_currencies = list(currencies)  # type: ignore[call-overload]
-    lists: Any = corrections
-    skipped, two_types, again, voided, corrected, forced, revoked = lists
-    world.skipped, world.two_types = list(skipped), list(two_types)
-    world.registered_again, world.voided = list(again), list(voided)
-    world.corrected, world.forced, world.revoked = list(corrected), list(forced), int(revoked)
+def save(world: World) -> dict[str, Any]:
+    """The story's own bookkeeping, to restore after the chain is rewound (banks and signers
+    are shared, not copied)."""
+    assert set(BOOKKEEPING) <= {f.name for f in fields(world)}
+    memo: dict[int, Any] = {id(b): b for b in world.banks}
+    return {name: copy.deepcopy(getattr(world, name), memo) for name in BOOKKEEPING}
+
+
+def restore(world: World, saved: dict[str, Any]) -> None:
+    memo: dict[int, Any] = {id(b): b for b in world.banks}
+    for name, value in saved.items():
+        setattr(world, name, copy.deepcopy(value, memo))
     reconnect(world)

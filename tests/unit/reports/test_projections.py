@@ -576,3 +576,444 @@ def test_services_and_revoked_consents(store: Store) -> None:
     c.commit()
     (service,) = _rows(store, s.services)
     assert (service["opened"], service["scope"], service["valid_until"]) == (False, 0, 0)
+
+
+# -- linked documents ----------------------------------------------------------------------------
+
+WAYBILL = 4
+LOGISTICS_SC = "0x" + "1c" * 20
+POLICY_SC = "0x" + "b0" * 20
+
+
+def _link(c: Ranges, fp: int, declaration: int, doc_type: int = WAYBILL) -> None:
+    c.emit(
+        "DocumentLinked",
+        LEDGER,
+        h(fp),
+        fingerprint=h(fp),
+        doc_type=doc_type,
+        declaration=h(declaration),
+        operator=CUSTOMS_OPERATOR,
+    )
+
+
+def _logistics_hold(
+    c: Ranges, name: str, fid: int, waybill: int, declaration: int, **a: int
+) -> None:
+    """The ledger's pair of events for a linked waybill: the waybill's, then its declaration's."""
+    for fp, doc_type, held in ((waybill, WAYBILL, a["held_w"]), (declaration, EXPORT, a["held_d"])):
+        c.emit(
+            name,
+            LEDGER,
+            h(fp),
+            fingerprint=h(fp),
+            scenario=LOGISTICS_SC,
+            financing_id=fid,
+            doc_type=doc_type,
+            amount=a["amount"],
+            held=held,
+        )
+
+
+def _holds(store: Store) -> dict[tuple[str, int, int, str], dict[str, Any]]:
+    return {
+        (r["scenario_address"], r["financing_id"], r["doc_type"], r["fingerprint"]): r
+        for r in _rows(store, s.holds)
+    }
+
+
+@pytest.mark.parametrize("ranges", ["one range", "a range per step"])
+def test_a_linked_waybill_holds_on_its_declaration_through_the_link(
+    store: Store, ranges: str
+) -> None:
+    store.scenarios[LOGISTICS_SC] = int(Scenario.LOGISTICS)
+    c = Ranges(store)
+
+    def step() -> None:
+        if ranges != "one range":
+            c.commit()
+        c.next_block()
+
+    c.next_block()
+    c.register(1, face=100_000)  # the declaration
+    c.register(7, WAYBILL, face=60_000)
+    c.register(8, WAYBILL, face=50_000)  # not linked
+    step()
+    _link(c, 7, 1)
+    step()
+    _logistics_hold(c, "AmountHeld", 1, 7, 1, amount=60_000, held_w=60_000, held_d=60_000)
+    c.hold("AmountHeld", 1, 2, 40_000, held=100_000)  # a receivable on the rest, no link
+    c.emit(
+        "AmountHeld",
+        LEDGER,
+        h(8),
+        fingerprint=h(8),
+        scenario=LOGISTICS_SC,
+        financing_id=2,
+        doc_type=WAYBILL,
+        amount=5_000,
+        held=5_000,
+    )
+    c.commit()
+    docs = _documents(store)
+    assert docs[(WAYBILL, h(7))]["linked_declaration"] == h(1)
+    assert docs[(WAYBILL, h(8))]["linked_declaration"] is None
+    assert docs[(EXPORT, h(1))]["linked_declaration"] is None
+    assert docs[(EXPORT, h(1))]["held"] == 100_000
+    holds = _holds(store)
+    assert holds[(LOGISTICS_SC, 1, EXPORT, h(1))]["via"] == h(7)
+    assert holds[(LOGISTICS_SC, 1, WAYBILL, h(7))]["via"] is None
+    assert holds[(SCENARIO, 2, EXPORT, h(1))]["via"] is None
+    assert holds[(LOGISTICS_SC, 2, WAYBILL, h(8))]["via"] is None
+    (link,) = _rows(store, s.document_links)
+    assert (link["doc_type"], link["fingerprint"], link["declaration"]) == (WAYBILL, h(7), h(1))
+    # Released together, later: the declaration's hold keeps naming its waybill.
+    c.next_block()
+    _logistics_hold(c, "AmountReleased", 1, 7, 1, amount=60_000, held_w=0, held_d=40_000)
+    c.commit()
+    holds = _holds(store)
+    assert holds[(LOGISTICS_SC, 1, EXPORT, h(1))]["via"] == h(7)
+    assert holds[(LOGISTICS_SC, 1, EXPORT, h(1))]["state"] == "released"
+
+
+def test_a_voided_linked_waybill_registered_again_is_linked_still(store: Store) -> None:
+    """The ledger keeps a link when it voids the document: so does the documents table, also
+    after a reorg replays the registration."""
+    c = Ranges(store)
+    c.next_block()
+    c.register(1, face=100_000)
+    c.register(7, WAYBILL, face=60_000)
+    _link(c, 7, 1)
+    c.commit()
+    c.next_block()
+    c.emit(
+        "DocumentVoided",
+        LEDGER,
+        h(7),
+        fingerprint=h(7),
+        doc_type=WAYBILL,
+        operator=CUSTOMS_OPERATOR,
+    )
+    ancestor = c.commit()
+    assert (WAYBILL, h(7)) not in _documents(store)
+    c.next_block()
+    c.register(7, WAYBILL, face=70_000)
+    c.commit()
+    again = _documents(store)[(WAYBILL, h(7))]
+    assert (again["face"], again["linked_declaration"]) == (70_000, h(1))
+    c.next_block()
+    _logistics_hold(c, "AmountHeld", 3, 7, 1, amount=1_000, held_w=1_000, held_d=1_000)
+    c.commit()
+    assert _holds(store)[(LOGISTICS_SC, 3, EXPORT, h(1))]["via"] == h(7)
+    before = (_documents(store), _holds(store))
+    store.rollback(Checkpoint(ancestor, h(ancestor)))
+    assert (WAYBILL, h(7)) not in _documents(store)
+    assert _holds(store) == {}
+    assert len(_rows(store, s.document_links)) == 1, "the link stays: it is older"
+    # The same blocks again: the same rows.
+    c.block = ancestor
+    c.next_block()
+    c.register(7, WAYBILL, face=70_000)
+    c.next_block()
+    _logistics_hold(c, "AmountHeld", 3, 7, 1, amount=1_000, held_w=1_000, held_d=1_000)
+    c.commit()
+    assert (_documents(store), _holds(store)) == before
+
+
+def test_a_rollback_recomputes_links_and_the_holds_through_them(store: Store) -> None:
+    c = Ranges(store)
+    c.next_block()
+    c.register(1, face=100_000)
+    c.register(7, WAYBILL, face=60_000)
+    _link(c, 7, 1)
+    c.next_block()
+    _logistics_hold(c, "AmountHeld", 1, 7, 1, amount=60_000, held_w=60_000, held_d=60_000)
+    ancestor = c.commit()
+    c.next_block()
+    # Only the declaration's side of a later release is orphaned with its waybill's.
+    _logistics_hold(c, "AmountReleased", 1, 7, 1, amount=10_000, held_w=50_000, held_d=50_000)
+    c.commit()
+    store.rollback(Checkpoint(ancestor, h(ancestor)))
+    holds = _holds(store)
+    assert holds[(LOGISTICS_SC, 1, EXPORT, h(1))]["via"] == h(7)
+    assert holds[(LOGISTICS_SC, 1, EXPORT, h(1))]["live"] == 60_000
+    assert _documents(store)[(WAYBILL, h(7))]["linked_declaration"] == h(1)
+    store.rollback(Checkpoint(1, h(1)))  # back to before the hold, with the link
+    assert _holds(store) == {}
+    assert _documents(store)[(WAYBILL, h(7))]["linked_declaration"] == h(1)
+    store.rollback(None)
+    assert not _rows(store, s.document_links) and not _documents(store)
+    assert not _anomalies(store)
+
+
+# -- export credit-insurance policy financing ---------------------------------------------------
+
+INSURER = "0x" + "1a" * 32
+INSURER_OPERATOR = "0x" + "1b" * 20
+POLICY_FP, OTHER_POLICY = h(0x501), h(0x502)
+
+
+class Policy:
+    """The policy contract's events, on top of ``Ranges``."""
+
+    def __init__(self, c: Ranges) -> None:
+        self.c = c
+
+    def emit(self, name: str, topic1: str, **args: Any) -> None:
+        self.c.emit(name, POLICY_SC, topic1, **args)
+
+    def register(self, policy: str = POLICY_FP, limit: int = 100_000) -> None:
+        self.emit(
+            "PolicyRegistered",
+            policy,
+            policy=policy,
+            firm=FIRM,
+            insurer=INSURER,
+            buyer=h(0xB1),
+            credit_limit=limit,
+            currency=840,
+            valid_until=4_102_444_800,
+        )
+
+    def ship(self, declaration: int, insured: int, policy: str = POLICY_FP) -> None:
+        self.emit(
+            "ShipmentDeclared",
+            h(declaration),
+            declaration=h(declaration),
+            policy=policy,
+            insured=insured,
+        )
+
+    def cover(self, declaration: int, policy: str = POLICY_FP) -> None:
+        self.emit(
+            "CoverConfirmed",
+            h(declaration),
+            declaration=h(declaration),
+            policy=policy,
+            by=INSURER_OPERATOR,
+        )
+
+    def assign(self, name: str, bank: str, policy: str = POLICY_FP) -> None:
+        self.emit(name, policy, policy=policy, bank=bank, by=account(0x44))
+
+    def apply(self, fid: int, declaration: int, amount: int, held: int) -> None:
+        self.c.emit(
+            "AmountHeld",
+            LEDGER,
+            h(declaration),
+            fingerprint=h(declaration),
+            scenario=POLICY_SC,
+            financing_id=fid,
+            doc_type=EXPORT,
+            amount=amount,
+            held=held,
+        )
+        self.emit(
+            "FinancingApplied",
+            h(fid),
+            financing_id=fid,
+            bank=BANK_A,
+            firm=FIRM,
+            applicant=account(0x11),
+            currency=840,
+            amount=amount,
+            documents=1,
+        )
+
+    def step(self, name: str, fid: int, **args: Any) -> None:
+        self.emit(name, h(fid), financing_id=fid, operator=account(0x22), **args)
+
+    def claim(self, claim_id: int, status: int, amount: int, bank: str = BANK_A) -> None:
+        self.emit(
+            "ClaimUpdated",
+            h(claim_id),
+            claim_id=claim_id,
+            policy=POLICY_FP,
+            bank=bank,
+            declaration=h(1),
+            status=status,
+            amount=amount,
+            by=INSURER_OPERATOR,
+        )
+
+    def claim_repayment(
+        self, fid: int, claim_id: int, amount: int, repaid: int, closed: bool
+    ) -> None:
+        self.step("RepaymentRegistered", fid, amount=amount, repaid=repaid, closed=closed)
+        self.emit(
+            "ClaimRepayment",
+            h(fid),
+            financing_id=fid,
+            claim_id=claim_id,
+            amount=amount,
+            by=account(0x22),
+        )
+
+
+def _policy(store: Store) -> dict[str, Any]:
+    return {r["policy"]: r for r in _rows(store, s.policies)}[POLICY_FP]
+
+
+def _claims(store: Store) -> dict[int, dict[str, Any]]:
+    return {r["claim_id"]: r for r in _rows(store, s.claims)}
+
+
+def test_policies_shipments_assignments_claims_and_the_limit_used(store: Store) -> None:
+    store.scenarios[POLICY_SC] = int(Scenario.POLICY)
+    c = Ranges(store)
+    p = Policy(c)
+    c.next_block()
+    c.register(1, face=100_000)
+    c.register(2, face=100_000)
+    p.register(limit=90_000)
+    p.ship(1, 80_000)
+    p.ship(2, 70_000)
+    p.cover(1)
+    p.emit("AdvanceRatioSet", BANK_A, bank=BANK_A, ratio_bps=8_000, by=REGULATOR)
+    p.assign("AssignmentRequested", BANK_B)
+    c.commit()
+    row = _policy(store)
+    assert (row["credit_limit"], row["used"], row["assignee"], row["pending"]) == (
+        90_000,
+        0,
+        None,
+        BANK_B,
+    )
+    shipments = {r["declaration"]: r for r in _rows(store, s.shipments)}
+    assert (shipments[h(1)]["covered"], shipments[h(2)]["covered"]) == (True, False)
+    assert shipments[h(1)]["covered_at"] == T0 + 600 and shipments[h(2)]["covered_at"] is None
+    c.next_block()
+    p.assign("AssignmentRequested", BANK_A)  # another bank asks instead
+    p.assign("ClaimsAssigned", BANK_A)
+    p.emit("AdvanceRatioSet", BANK_A, bank=BANK_A, ratio_bps=7_500, by=REGULATOR)
+    p.apply(1, 1, 50_000, held=50_000)
+    p.apply(2, 1, 10_000, held=60_000)
+    ancestor = c.commit()
+    row = _policy(store)
+    assert (row["assignee"], row["pending"], row["used"]) == (BANK_A, None, 60_000)
+    (ratio,) = _rows(store, s.advance_ratios)
+    assert (ratio["bank"], ratio["ratio_bps"], ratio["set_by"]) == (BANK_A, 7_500, REGULATOR)
+    assert [(a["action"], a["bank"]) for a in _rows(store, s.assignments)] == [
+        ("requested", BANK_B),
+        ("requested", BANK_A),
+        ("confirmed", BANK_A),
+    ]
+    c.next_block()
+    # Financing 2 withdrawn (its limit freed); financing 1 disbursed, a loss notified, a claim
+    # filed and paid, and applied as a partial repayment; another claim declined.
+    p.step("FinancingWithdrawn", 2)
+    c.hold("AmountReleased", 1, 2, 10_000, held=50_000)
+    p.step("FinancingAccepted", 1)
+    p.step("FinancingReviewed", 1, approved=True)
+    p.step("DisbursementRegistered", 1, amount=50_000, value_date=20_000, due_date=20_090)
+    p.emit(
+        "LossNotified",
+        POLICY_FP,
+        policy=POLICY_FP,
+        bank=BANK_A,
+        declaration=h(1),
+        amount=20_000,
+        by=INSURER_OPERATOR,
+    )
+    p.claim(1, 1, 30_000)
+    p.claim(1, 2, 20_000)
+    p.claim_repayment(1, 1, 20_000, repaid=20_000, closed=False)
+    p.claim(2, 1, 5_000, bank=ZERO)
+    p.claim(2, 3, 0, bank=ZERO)
+    c.commit()
+    claims = _claims(store)
+    assert (claims[1]["status"], claims[1]["amount"], claims[1]["paid"], claims[1]["applied"]) == (
+        2,
+        30_000,
+        20_000,
+        20_000,
+    )
+    assert (claims[2]["status"], claims[2]["paid"], claims[2]["bank"]) == (3, 0, None)
+    assert _policy(store)["used"] == 50_000
+    (notice,) = _rows(store, s.loss_notices)
+    assert (notice["bank"], notice["amount"]) == (BANK_A, 20_000)
+    (repayment,) = _rows(store, s.claim_repayments)
+    assert (repayment["financing_id"], repayment["claim_id"], repayment["amount"]) == (1, 1, 20_000)
+    financing = {r["financing_id"]: r for r in _rows(store, s.financings)}[1]
+    assert (financing["scenario"], financing["repaid"]) == (int(Scenario.POLICY), 20_000)
+    c.next_block()
+    p.step("RepaymentRegistered", 1, amount=30_000, repaid=50_000, closed=True)
+    c.hold("AmountConsumed", 1, 1, 50_000, held=50_000)
+    c.commit()
+    assert _policy(store)["used"] == 0, "a closed financing frees the buyer credit limit"
+
+    # A reorg back to before the withdrawal: the limit and the claims as they were then.
+    store.rollback(Checkpoint(ancestor, h(ancestor)))
+    assert _policy(store)["used"] == 60_000
+    assert _claims(store) == {}
+    assert not _rows(store, s.claim_repayments) and not _rows(store, s.loss_notices)
+    assert not _anomalies(store)
+
+
+def test_a_reorg_of_a_claim_repayment_alone_recomputes_what_the_claim_applied(store: Store) -> None:
+    c = Ranges(store)
+    p = Policy(c)
+    c.next_block()
+    c.register(1, face=100_000)
+    p.register()
+    p.ship(1, 80_000)
+    p.cover(1)
+    p.assign("AssignmentRequested", BANK_A)
+    p.assign("ClaimsAssigned", BANK_A)
+    p.apply(1, 1, 50_000, held=50_000)
+    p.step("FinancingAccepted", 1)
+    p.step("FinancingReviewed", 1, approved=True)
+    p.step("DisbursementRegistered", 1, amount=50_000, value_date=20_000, due_date=20_090)
+    p.claim(1, 1, 30_000)
+    p.claim(1, 2, 30_000)
+    ancestor = c.commit()
+    c.next_block()
+    p.claim_repayment(1, 1, 30_000, repaid=30_000, closed=False)
+    c.commit()
+    assert _claims(store)[1]["applied"] == 30_000
+    store.rollback(Checkpoint(ancestor, h(ancestor)))
+    assert (_claims(store)[1]["applied"], _claims(store)[1]["paid"]) == (0, 30_000)
+    assert _policy(store)["used"] == 50_000
+    assert not _anomalies(store)
+
+
+def test_policy_events_that_contradict_the_rows_are_anomalies(store: Store) -> None:
+    c = Ranges(store)
+    p = Policy(c)
+    c.next_block()
+    p.register()
+    p.register()  # twice
+    p.assign("ClaimsAssigned", BANK_B)  # never requested
+    p.cover(9)  # never declared
+    p.claim(5, 2, 1_000)  # paid, never filed
+    p.claim(6, 1, 1_000)
+    p.claim(6, 3, 0)
+    p.claim(6, 2, 500)  # settled twice
+    c.commit()
+    found = sorted((projection, event) for projection, event, _ in _anomalies(store))
+    assert found == [
+        ("claims", "ClaimUpdated"),
+        ("claims", "ClaimUpdated"),
+        ("policies", "ClaimsAssigned"),
+        ("policies", "PolicyRegistered"),
+        ("shipments", "CoverConfirmed"),
+    ]
+    assert _policy(store)["assignee"] is None
+    assert _claims(store)[6]["status"] == 3
+
+
+def test_a_store_indexed_by_an_older_version_is_refused_not_half_written(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from crossborder.indexer.store import StoreError, open_for_reading
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    store = Store(url)
+    store.create()
+    with store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE holds DROP COLUMN via"))
+    with pytest.raises(StoreError, match=r"older version \(no holds\.via\)"):
+        store.create()
+    store.close()
+    with pytest.raises(StoreError, match="index again into a new store"):
+        open_for_reading(url)

@@ -226,6 +226,7 @@ def test_firm_statistics_sum_per_bank_and_currency(store: Store) -> None:
         {
             "firm": FIRM,
             "bank": BANK_A,
+            "scenario": "出口应收账款融资 export receivables financing",
             "currency": "USD",
             "financings": 2,
             "requested": Decimal("1200.00"),
@@ -315,7 +316,7 @@ def test_every_format(store: Store, tmp_path: Path) -> None:
 
     sheet = load_workbook(xlsx).active
     assert sheet.cell(3, 1).value == "企业\nfirm"
-    assert Decimal(str(sheet.cell(4, 9).value)) == Decimal("500.00")
+    assert Decimal(str(sheet.cell(4, 10).value)) == Decimal("500.00")
     with pytest.raises(InvalidInput):
         write(report, "xlsx", None)
     assert rich_table(report).row_count == 1
@@ -421,3 +422,152 @@ def test_the_report_command_fails_in_one_line_and_creates_nothing(
     broken.write_text("{")
     none = ["--deployment", str(broken)]
     assert "not a complete deployment file" in fails("--db", store.url)
+
+
+# -- every financing scenario: policy and logistics financings, linked documents ---------------
+
+POLICY_SC = "0x" + "b0" * 20
+LOGISTICS_SC = "0x" + "1c" * 20
+WAYBILL = 4
+LABELS = {
+    1: "出口应收账款融资 export receivables financing",
+    2: "出口信保保单融资 export credit-insurance policy financing",
+    3: "物流融资 logistics financing (西部陆海新通道 / 中欧班列)",
+}
+
+
+def _held(c: Chain, name: str, scenario: str, fid: int, doc_type: int, doc: int, **a: int) -> None:
+    c.emit(
+        name,
+        LEDGER,
+        h(doc),
+        fingerprint=h(doc),
+        scenario=scenario,
+        financing_id=fid,
+        doc_type=doc_type,
+        **a,
+    )
+
+
+def _applied(c: Chain, scenario: str, fid: int, bank: str, amount: int) -> None:
+    c.emit(
+        "FinancingApplied",
+        scenario,
+        h(fid),
+        financing_id=fid,
+        bank=bank,
+        firm=FIRM,
+        applicant="0x" + "11" * 20,
+        currency=840,
+        amount=amount,
+        documents=1,
+    )
+
+
+@pytest.fixture
+def scenarios(tmp_path: Path) -> Store:
+    """A receivable, a policy financing and a logistics financing of 600 on a waybill linked
+    to a declaration of 1,000 (holding 600 on each); Bank B refused on the waybill, then a
+    receivable on the declaration's rest."""
+    c = Chain()
+    c.at(0)
+    for doc, doc_type, face in ((1, EXPORT, 100_000), (2, EXPORT, 50_000), (7, WAYBILL, 60_000)):
+        c.emit(
+            "DocumentRegistered",
+            LEDGER,
+            h(doc),
+            fingerprint=h(doc),
+            doc_type=doc_type,
+            record=record(face),
+        )
+    c.emit(
+        "DocumentLinked",
+        LEDGER,
+        h(7),
+        fingerprint=h(7),
+        doc_type=WAYBILL,
+        declaration=h(1),
+        operator="0x" + "77" * 20,
+    )
+    c.at(1)
+    _held(c, "AmountHeld", LOGISTICS_SC, 1, WAYBILL, 7, amount=60_000, held=60_000)
+    _held(c, "AmountHeld", LOGISTICS_SC, 1, EXPORT, 1, amount=60_000, held=60_000)
+    _applied(c, LOGISTICS_SC, 1, BANK_A, 60_000)
+    c.emit(
+        "VerificationFailed",
+        LOGISTICS_SC,
+        BANK_B,
+        bank=BANK_B,
+        firm=FIRM,
+        fingerprint=h(7),
+        doc_type=WAYBILL,
+        reason=5,
+        amount=10_000,
+        currency=840,
+        applicant="0x" + "33" * 20,
+    )
+    _held(c, "AmountHeld", SCENARIO, 1, EXPORT, 1, amount=40_000, held=100_000)
+    _applied(c, SCENARIO, 1, BANK_B, 40_000)
+    c.at(2)
+    _held(c, "AmountHeld", POLICY_SC, 1, EXPORT, 2, amount=30_000, held=30_000)
+    _applied(c, POLICY_SC, 1, BANK_A, 30_000)
+    store = Store(
+        f"sqlite:///{tmp_path / 's.sqlite'}", {SCENARIO: 1, POLICY_SC: 2, LOGISTICS_SC: 3}
+    )
+    store.create()
+    blocks = sorted({(e.block_number, e.block_time) for e in c.events})
+    infos = [BlockInfo(n, h(n), t) for n, t in blocks]
+    store.commit_range(c.events, infos, infos[-1])
+    yield store
+    store.close()
+
+
+def test_every_scenario_is_named_and_a_linked_waybill_counts_once(scenarios: Store) -> None:
+    rows = _run(scenarios, "firm-stats").rows
+    held = {(r["bank"], r["scenario"]): (r["requested"], r["held"]) for r in rows}
+    assert held == {
+        # 600 on the waybill and 600 on its declaration: the financing holds 600.
+        (BANK_A, LABELS[3]): (Decimal("600.00"), Decimal("600.00")),
+        (BANK_A, LABELS[2]): (Decimal("300.00"), Decimal("300.00")),
+        (BANK_B, LABELS[1]): (Decimal("400.00"), Decimal("400.00")),
+    }
+    report = _run(scenarios, "financing-report").rows
+    assert sorted(r["scenario"] for r in report) == sorted(LABELS.values())
+    for code, label in LABELS.items():
+        only = _run(scenarios, "firm-stats", scenario=code).rows
+        assert [r["scenario"] for r in only] == [label]
+        assert [r["scenario"] for r in _run(scenarios, "financing-report", scenario=code).rows] == [
+            label
+        ]
+    (failure,) = _run(scenarios, "verification-failures").rows
+    assert (failure["bank"], failure["scenario"], failure["document_type"], failure["code"]) == (
+        BANK_B,
+        LABELS[3],
+        "铁路运单 rail waybill",
+        5,
+    )
+    assert _run(scenarios, "verification-failures", scenario=1).rows == []
+    (refused,) = _run(scenarios, "interceptions", scenario=3).rows
+    assert (refused["document"], refused["linked_declaration"], refused["face"]) == (
+        h(7),
+        h(1),
+        Decimal("600.00"),
+    )
+    assert refused["scenario"] == LABELS[3]
+
+
+def test_the_report_command_takes_the_scenario_names(scenarios: Store, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from crossborder.reports.command import report_cmd
+
+    db = ["--db", scenarios.url, "--deployment", str(tmp_path / "none.json"), "--regulator"]
+    runner = CliRunner()
+    for name, code in (("receivables", 1), ("policy", 2), ("logistics", 3)):
+        result = runner.invoke(
+            report_cmd, ["firm-stats", *db, "--scenario", name, "--format", "json"]
+        )
+        assert result.exit_code == 0, result.output
+        assert [r["scenario"] for r in json.loads(result.output)["rows"]] == [LABELS[code]]
+    result = runner.invoke(report_cmd, ["firm-stats", *db, "--scenario", "platform"])
+    assert result.exit_code == 2 and "receivables" in result.output
