@@ -251,7 +251,10 @@ def force_release(
         live: uint256 = self._force_free(scenario, financing_id, key, fingerprint, doc_type, tag)
         linked: bytes32 = self._links[key]
         if linked != empty(bytes32):
-            self._force_free(scenario, financing_id, self._key(codes.DOC_EXPORT_DECLARATION, linked), linked, codes.DOC_EXPORT_DECLARATION, tag)
+            linked_key: bytes32 = self._key(codes.DOC_EXPORT_DECLARATION, linked)
+            # The declaration's hold may have been force-released alone before.
+            if self._holds[scenario][financing_id][linked_key] & _U64 != 0:
+                self._force_free(scenario, financing_id, linked_key, linked, codes.DOC_EXPORT_DECLARATION, tag)
     log HoldsForceReleased(scenario=scenario, financing_id=financing_id, bank=bank, reason=reason, documents=len(fingerprints), by=msg.sender)
 
 
@@ -438,7 +441,9 @@ def release(financing_id: uint256, doc_type: uint8, fingerprints: DynArray[bytes
     for i: uint256 in range(len(fingerprints), bound=codes.MAX_CITED):
         linked: bytes32 = self._release_own(financing_id, doc_type, fingerprints[i], amounts[i])
         if linked != empty(bytes32):
-            self._release_own(financing_id, codes.DOC_EXPORT_DECLARATION, linked, amounts[i])
+            amount: uint256 = self._linked_live(financing_id, linked, amounts[i])
+            if amount != 0:
+                self._release_own(financing_id, codes.DOC_EXPORT_DECLARATION, linked, amount)
 
 
 @external
@@ -456,7 +461,9 @@ def consume(financing_id: uint256, doc_type: uint8, fingerprints: DynArray[bytes
     for i: uint256 in range(len(fingerprints), bound=codes.MAX_CITED):
         linked: bytes32 = self._consume_own(financing_id, doc_type, fingerprints[i], amounts[i])
         if linked != empty(bytes32):
-            self._consume_own(financing_id, codes.DOC_EXPORT_DECLARATION, linked, amounts[i])
+            amount: uint256 = self._linked_live(financing_id, linked, amounts[i])
+            if amount != 0:
+                self._consume_own(financing_id, codes.DOC_EXPORT_DECLARATION, linked, amount)
 
 
 ################################################################
@@ -628,6 +635,18 @@ def _consume_own(financing_id: uint256, doc_type: uint8, fingerprint: bytes32, a
     held: uint256 = (self._documents[key] >> _HELD_SHIFT) & _U64
     log AmountConsumed(fingerprint=fingerprint, scenario=msg.sender, financing_id=financing_id, doc_type=doc_type, amount=amount, held=held)
     return self._links[key]
+
+
+@view
+@internal
+def _linked_live(financing_id: uint256, declaration: bytes32, amount: uint256) -> uint256:
+    """
+    @dev What of `amount` the caller still holds live on the declaration a
+         released or consumed document is linked to: all of it, unless the
+         regulator force-released the declaration's hold alone (then the
+         document's own hold must still wind down).
+    """
+    return min(amount, self._holds[msg.sender][financing_id][self._key(codes.DOC_EXPORT_DECLARATION, declaration)] & _U64)
 
 
 @internal

@@ -17,6 +17,7 @@ from eth_utils import keccak
 
 from crossborder.domain import codes, consent
 from crossborder.domain.codes import (
+    FINANCING_STAGES,
     MAX_CITED,
     SCENARIO_TABLE,
     STAGE_LABELS,
@@ -30,6 +31,8 @@ from crossborder.domain.codes import (
     Stage,
     allowed_stages,
 )
+from crossborder.domain.scenarios import POLICY, SCENARIO_SPECS
+from crossborder.services import policy
 
 CODES_VY = Path(__file__).parents[2] / "contracts" / "modules" / "codes.vy"
 
@@ -92,6 +95,59 @@ def test_scenario_table_rows_are_well_formed():
     # Document registration is the platform's; financing stages belong to banks.
     assert all(kind != ParticipantKind.BANK for (scenario, kind) in SCENARIO_TABLE if scenario == 0)
     assert allowed_stages(Scenario.RECEIVABLES, ParticipantKind.ENTERPRISE) == Stage(0)
+    # In a scenario, other kinds than banks (the insurer in policies) hold no financing stage.
+    for (scenario, kind), stages in SCENARIO_TABLE.items():
+        if scenario != Scenario.PLATFORM and kind != ParticipantKind.BANK:
+            assert not stages & FINANCING_STAGES, (scenario, kind)
+    assert allowed_stages(Scenario.POLICY, ParticipantKind.INSURER) == Stage.REGISTER
+
+
+@pytest.fixture(scope="module")
+def deployed_scenarios(project, accounts, deployed_consortium, deployed_ledger):
+    """Each `ScenarioSpec`'s contract, deployed on the module's consortium and ledger."""
+    return {
+        spec.name: getattr(project, spec.contract).deploy(
+            deployed_consortium, deployed_ledger, sender=accounts[0]
+        )
+        for spec in SCENARIO_SPECS
+    }
+
+
+def test_scenario_specs_equal_the_contracts(deployed_scenarios):
+    """Each spec names a contract of its scenario id; its `apply` takes the document type after
+    the currency exactly when the spec cites more than one kind; the table has a bank row for
+    its scenario with every financing stage."""
+    assert len({spec.name for spec in SCENARIO_SPECS}) == len(SCENARIO_SPECS)
+    assert len({spec.scenario for spec in SCENARIO_SPECS}) == len(SCENARIO_SPECS)
+    for spec in SCENARIO_SPECS:
+        contract = deployed_scenarios[spec.name]
+        assert contract.SCENARIO() == spec.scenario, spec.name
+        inputs = [i.type for i in contract.apply.abis[0].inputs]
+        takes_type = inputs[:3] == ["bytes32", "uint16", "uint8"]
+        assert takes_type == bool(spec.also_cites), spec.name
+        assert len(set(spec.cites)) == len(spec.cites)
+        assert allowed_stages(spec.scenario, ParticipantKind.BANK) == FINANCING_STAGES
+
+
+def test_assignment_type_and_domain_equal_the_policy_contract(deployed_scenarios):
+    """The SDK's claim-rights assignment (赔款权益转让) type and domain are the contract's."""
+    contract = deployed_scenarios[POLICY.name]
+    fields = ",".join(f"{f['type']} {f['name']}" for f in policy.ASSIGNMENT_FIELDS)
+    assert contract.ASSIGNMENT_TYPEHASH() == keccak(text=f"ClaimAssignment({fields})")
+    domain = contract.eip712Domain()
+    assert (domain[1], domain[2]) == (policy.ASSIGNMENT_DOMAIN, consent.DOMAIN_VERSION)
+    assert domain[4] == contract.address
+
+
+def test_claim_statuses_and_ratio_scale_equal_the_policy_contract(deployed_scenarios):
+    contract = deployed_scenarios[POLICY.name]
+    on_chain = {
+        contract.CLAIM_FILED(): "filed",
+        contract.CLAIM_PAID(): "paid",
+        contract.CLAIM_DECLINED(): "declined",
+    }
+    assert {k: v.split()[0] for k, v in policy.CLAIM_STATUS.items()} == on_chain
+    assert contract.RATIO_SCALE() == 10_000  # basis points, as `set_advance_ratio` converts
 
 
 def test_consent_type_and_domain_equal_the_consortium(deployed_consortium):

@@ -36,7 +36,7 @@ from crossborder.domain.codes import (
     Scenario,
     Stage,
 )
-from crossborder.domain.consent import CreditScope, ServiceConsent
+from crossborder.domain.consent import EIP712_DOMAIN_FIELDS, CreditScope, ServiceConsent
 from crossborder.errors import CrossborderError, from_revert
 
 USD = 840
@@ -46,7 +46,13 @@ ZERO = b"\x00" * 32
 ISSUED = 20000  # days since 1970-01-01 (2024-10-04)
 FAR = 2**40  # unix seconds: consents that outlive any clock a test sets (2**32 + ... included)
 RCV = Scenario.RECEIVABLES
+POL = Scenario.POLICY
+LOG = Scenario.LOGISTICS
 EXPORT = DocumentType.EXPORT_DECLARATION
+WAYBILL = DocumentType.RAIL_WAYBILL
+LADING = DocumentType.BILL_OF_LADING
+# A scenario the table has no row for yet: a new scenario's stand-in in tests of `define_roles`.
+ROWLESS = next(s for s in Scenario if all(row[0] != s for row in SCENARIO_TABLE))
 
 
 # Which document types each kind of data provider may register (`DocumentLedger._may_register`).
@@ -153,6 +159,71 @@ def open_service(
     )
 
 
+# The firm's signed assignment of a policy's claim rights to a bank (赔款权益转让), spelled out
+# here apart from the SDK's copy: the contract, the SDK and this file must agree.
+ASSIGNMENT_TYPE = (
+    "ClaimAssignment(bytes32 policy,bytes32 firm,bytes32 bank,uint64 validUntil,uint256 nonce)"
+)
+ASSIGNMENT_DOMAIN = ("crossborder policy financing", "1")
+
+
+def assignment_message(
+    policy_contract,
+    policy: bytes,
+    firm: bytes,
+    bank: bytes,
+    valid_until: int,
+    nonce: int,
+    *,
+    chain_id: int | None = None,
+    verifying_contract: str | None = None,
+) -> dict[str, Any]:
+    """The EIP-712 typed data of a claim-rights assignment (domain: this chain and contract)."""
+    name, version = ASSIGNMENT_DOMAIN
+    fields = ASSIGNMENT_TYPE.partition("(")[2].rstrip(")").split(",")
+    return {
+        "types": {
+            "EIP712Domain": EIP712_DOMAIN_FIELDS,
+            "ClaimAssignment": [
+                {"type": t, "name": n} for t, n in (field.split(" ") for field in fields)
+            ],
+        },
+        "primaryType": "ClaimAssignment",
+        "domain": {
+            "name": name,
+            "version": version,
+            "chainId": ape.chain.chain_id if chain_id is None else chain_id,
+            "verifyingContract": verifying_contract or policy_contract.address,
+        },
+        "message": {
+            "policy": policy,
+            "firm": firm,
+            "bank": bank,
+            "validUntil": valid_until,
+            "nonce": nonce,
+        },
+    }
+
+
+def sign_assignment(
+    policy_contract,
+    signer,
+    policy: bytes,
+    firm: bytes,
+    bank: bytes,
+    *,
+    valid_until: int = FAR,
+    nonce: int | None = None,
+    **domain: Any,
+) -> tuple[int, int, bytes]:
+    """`(valid_until, nonce, signature)`: `signer` signs the assignment of `policy` (of `firm`)
+    to `bank`; a fresh random nonce by default. The arguments of `request_assignment`."""
+    nonce = secrets.randbits(256) if nonce is None else nonce
+    message = assignment_message(policy_contract, policy, firm, bank, valid_until, nonce, **domain)
+    signed = Account.sign_typed_data(signer.private_key, full_message=message)
+    return valid_until, nonce, bytes(signed.signature)
+
+
 ################################################################
 #                           FIXTURES                           #
 ################################################################
@@ -225,6 +296,28 @@ def probe_container() -> ContractContainer:
 CUSTOMS = fp("customs")
 FIRM_A = fp("firm-a")
 FIRM_B = fp("firm-b")
+
+
+def grant_stages(consortium, regulator, bank: Bank, scenario: int) -> None:
+    """`bank`'s operators get their one stage (`BANK_STAGES`) in `scenario` too."""
+    for name, stage in BANK_STAGES:
+        consortium.set_roles(getattr(bank, name), int(scenario), int(stage), sender=regulator)
+
+
+def onboard(consortium, regulator, label: str, kind: ParticipantKind, *operators, roles=None):
+    """Onboards participant `fp(label)` of `kind` and binds `operators` to it with `roles`."""
+    participant = fp(label)
+    consortium.onboard(participant, int(kind), ZERO, sender=regulator)
+    for account in operators:
+        bind(consortium, regulator, account, participant, roles)
+    return participant
+
+
+def deploy_scenario(project, name: str, consortium, ledger, regulator):
+    """Deploys scenario contract `name` on the consortium and ledger and authorises it."""
+    contract = getattr(project, name).deploy(consortium, ledger, sender=regulator)
+    ledger.set_scenario(contract, True, sender=regulator)
+    return contract
 
 
 def make_bank(consortium, regulator, accounts, name: str, first: int, parent: bytes = ZERO) -> Bank:

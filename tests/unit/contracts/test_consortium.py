@@ -36,6 +36,7 @@ from .conftest import (
     FIRM_A,
     FIRM_B,
     RCV,
+    ROWLESS,
     ZERO,
     bind,
     consent,
@@ -311,43 +312,43 @@ def test_define_roles_by_the_owner(consortium, regulator, op):
     """A new scenario is new rows: the owner defines one, and the stages can then be granted."""
     _onboard(consortium, regulator, NEW, ParticipantKind.BANK)
     consortium.add_operator(op, NEW, sender=regulator)
-    policy, stages = Scenario.POLICY, Stage.APPLY | Stage.ACCEPT
+    scenario, stages = ROWLESS, Stage.APPLY | Stage.ACCEPT
     with reverts("consortium: role not allowed for this kind of participant", InvalidInput):
-        consortium.set_roles(op, policy, Stage.APPLY, sender=regulator)
+        consortium.set_roles(op, scenario, Stage.APPLY, sender=regulator)
 
-    tx = consortium.define_roles(policy, ParticipantKind.BANK, stages, sender=regulator)
+    tx = consortium.define_roles(scenario, ParticipantKind.BANK, stages, sender=regulator)
 
     assert only_event(tx, consortium.RolesDefined) == {
-        "scenario": policy,
+        "scenario": scenario,
         "kind": ParticipantKind.BANK,
         "stages": stages,
         "by": regulator.address,
     }
-    assert consortium.stages_allowed(policy, ParticipantKind.BANK) == stages
-    consortium.set_roles(op, policy, Stage.APPLY, sender=regulator)
-    assert consortium.authorize(op, policy, Stage.APPLY)[0] == NEW
+    assert consortium.stages_allowed(scenario, ParticipantKind.BANK) == stages
+    consortium.set_roles(op, scenario, Stage.APPLY, sender=regulator)
+    assert consortium.authorize(op, scenario, Stage.APPLY)[0] == NEW
     with reverts("consortium: role not allowed for this kind of participant", InvalidInput):
-        consortium.set_roles(op, policy, Stage.REVIEW, sender=regulator)
+        consortium.set_roles(op, scenario, Stage.REVIEW, sender=regulator)
 
     # Narrowing a row stops new grants; what was granted stays until set_roles revokes it.
-    consortium.define_roles(policy, ParticipantKind.BANK, 0, sender=regulator)
+    consortium.define_roles(scenario, ParticipantKind.BANK, 0, sender=regulator)
     with reverts("consortium: role not allowed for this kind of participant", InvalidInput):
-        consortium.set_roles(op, policy, Stage.APPLY, sender=regulator)
-    assert consortium.authorize(op, policy, Stage.APPLY)[0] == NEW
-    consortium.set_roles(op, policy, 0, sender=regulator)
+        consortium.set_roles(op, scenario, Stage.APPLY, sender=regulator)
+    assert consortium.authorize(op, scenario, Stage.APPLY)[0] == NEW
+    consortium.set_roles(op, scenario, 0, sender=regulator)
     with reverts("consortium: account lacks the role", MissingRole):
-        consortium.authorize(op, policy, Stage.APPLY)
+        consortium.authorize(op, scenario, Stage.APPLY)
 
 
 def test_define_roles_refuses_unknown_kinds_and_stages(consortium, regulator):
-    policy = Scenario.POLICY
+    scenario = ROWLESS
     for kind in (0, max(ParticipantKind) + 1):
         with reverts("consortium: unknown participant kind", InvalidInput):
-            consortium.define_roles(policy, kind, Stage.APPLY, sender=regulator)
+            consortium.define_roles(scenario, kind, Stage.APPLY, sender=regulator)
     with reverts("consortium: unknown stage", InvalidInput):
-        consortium.define_roles(policy, ParticipantKind.BANK, max(Stage) << 1, sender=regulator)
-    consortium.define_roles(policy, ParticipantKind.BANK, ALL_STAGES, sender=regulator)
-    assert consortium.stages_allowed(policy, ParticipantKind.BANK) == ALL_STAGES
+        consortium.define_roles(scenario, ParticipantKind.BANK, max(Stage) << 1, sender=regulator)
+    consortium.define_roles(scenario, ParticipantKind.BANK, ALL_STAGES, sender=regulator)
+    assert consortium.stages_allowed(scenario, ParticipantKind.BANK) == ALL_STAGES
 
 
 def test_a_stage_in_another_scenario_does_not_count(consortium, regulator, op, bank_a):
@@ -800,7 +801,7 @@ _ADMIN_CALLS = {
     "add_operator": lambda c, a, s: c.add_operator(a, FIRM_A, sender=s),
     "set_roles": lambda c, a, s: c.set_roles(a, RCV, 0, sender=s),
     "define_roles": lambda c, a, s: c.define_roles(
-        Scenario.POLICY, int(ParticipantKind.BANK), int(Stage.APPLY), sender=s
+        ROWLESS, int(ParticipantKind.BANK), int(Stage.APPLY), sender=s
     ),
     "transfer_ownership": lambda c, a, s: c.transfer_ownership(s, sender=s),
 }
@@ -823,7 +824,7 @@ def test_admin_functions_refused_for_non_owner(
         _ADMIN_CALLS[function](consortium, op, sender)
     assert consortium.participant(NEW) == (0, False, ZERO)
     assert consortium.participant(FIRM_A)[1] is True
-    assert consortium.stages_allowed(Scenario.POLICY, ParticipantKind.BANK) == 0
+    assert consortium.stages_allowed(ROWLESS, ParticipantKind.BANK) == 0
     assert consortium.owner() == regulator.address
 
 
@@ -833,5 +834,5 @@ def test_admin_functions_work_for_the_owner(consortium, regulator, op, platform)
     assert len(events(txs[0], consortium.ParticipantOnboarded)) == 1
     assert consortium.participant(FIRM_A)[1] is False
     assert consortium.participant_of(op) == FIRM_A
-    assert consortium.stages_allowed(Scenario.POLICY, ParticipantKind.BANK) == Stage.APPLY
+    assert consortium.stages_allowed(ROWLESS, ParticipantKind.BANK) == Stage.APPLY
     assert consortium.pending_owner() == regulator.address

@@ -714,6 +714,27 @@ def test_hold_release_consume_own_records(ledger, customs_op, probe, bank_a):
     assert held(ledger, doc) == 400
 
 
+def test_a_hold_record_keeps_its_bank(ledger, customs_op, probe, bank_a, bank_b):
+    """A scenario adding to its hold on a document under one financing id adds for the same
+    bank; another bank under the same scenario, financing and document is refused, even once
+    the hold is released (the record keeps its tag). Another document is a record of its own."""
+    doc, other = _new(ledger, customs_op, "one-bank"), _new(ledger, customs_op, "one-bank-2")
+    probe.hold(5, bank_a.id, FIRM_A, USD, EXPORT, [doc], [300], sender=customs_op)
+    probe.hold(5, bank_a.id, FIRM_A, USD, EXPORT, [doc], [200], sender=customs_op)
+    assert ledger.hold_record(probe, 5, EXPORT, doc) == (500, 0, _tag(bank_a.id))
+
+    with reverts("ledger: the hold belongs to another bank", InvalidInput):
+        probe.hold(5, bank_b.id, FIRM_A, USD, EXPORT, [other, doc], [1, 1], sender=customs_op)
+
+    assert held(ledger, other) == 0  # the whole hold reverted
+    probe.release(5, EXPORT, [doc], [500], sender=customs_op)
+    with reverts("ledger: the hold belongs to another bank", InvalidInput):
+        probe.hold(5, bank_b.id, FIRM_A, USD, EXPORT, [doc], [1], sender=customs_op)
+    probe.hold(5, bank_b.id, FIRM_A, USD, EXPORT, [other], [1], sender=customs_op)
+    assert ledger.hold_record(probe, 5, EXPORT, other) == (1, 0, _tag(bank_b.id))
+    assert ledger.hold_record(probe, 5, EXPORT, doc) == (0, 0, _tag(bank_a.id))
+
+
 @pytest.mark.parametrize("call", ["release", "consume"])
 def test_release_or_consume_at_most_the_own_live_hold(ledger, customs_op, probe, bank_a, call):
     doc = _new(ledger, customs_op, "bounded")
@@ -1059,6 +1080,8 @@ def stopped_hold(ledger, second, customs_op, regulator, bank_b):
         "active bank",
         "wrong bank",
         "no live hold",
+        "never held",
+        "never held, wrong bank",
         "non-regulator",
         "unknown reason 0",
         "unknown reason 3",
@@ -1085,6 +1108,12 @@ def test_force_release_refusals(
     elif case == "no live hold":
         second.withdraw(fid, sender=bank_b.applicant)
         message, error = NO_HOLD, WrongState
+    elif case.startswith("never held"):
+        # A hold that never existed reads as no live hold, whichever bank is named.
+        docs = [fp("never-held")]
+        if case.endswith("wrong bank"):
+            bank = bank_a.id
+        message, error = NO_HOLD, WrongState
     elif case == "non-regulator":
         sender, (message, error) = (
             bank_b.applicant,
@@ -1099,5 +1128,6 @@ def test_force_release_refusals(
     with reverts(message, error):
         _force(ledger, regulator, scenario, fid, bank, docs, reason, sender=sender)
 
-    if case != "no live hold":
-        assert ledger.hold_record(scenario, fid, EXPORT, docs[0] if docs else doc)[0] != 0
+    if case != "no live hold":  # the live hold is untouched
+        checked = docs[0] if case == "active scenario" else doc
+        assert ledger.hold_record(scenario, fid, EXPORT, checked)[0] != 0
