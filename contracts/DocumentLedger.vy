@@ -308,8 +308,8 @@ def register(doc_type: uint8, documents: DynArray[DocumentInput, MAX_REGISTER]):
 def void(doc_type: uint8, fingerprints: DynArray[bytes32, MAX_REGISTER]):
     """
     @notice The provider that registered documents voids them (a
-            correction) while nothing holds them; they may then be
-            registered again.
+            correction) while nothing holds them, with their link to a
+            declaration; they may then be registered (and linked) again.
     @param doc_type The documents' type.
     @param fingerprints The documents to void.
     """
@@ -319,6 +319,8 @@ def void(doc_type: uint8, fingerprints: DynArray[bytes32, MAX_REGISTER]):
         word: uint256 = self._own_document(key, index)
         assert word & _HELD_MASK == 0, "ledger: the document is held"
         self._documents[key] = 0
+        # A correction may change what the document is linked to: the link goes with it.
+        self._links[key] = empty(bytes32)
         log DocumentVoided(fingerprint=fingerprint, doc_type=doc_type, operator=msg.sender)
 
 
@@ -533,6 +535,31 @@ def holds(scenario: address, financing_id: uint256, doc_type: uint8, fingerprint
     for fingerprint: bytes32 in fingerprints:
         out.append(self._holds[scenario][financing_id][self._key(doc_type, fingerprint)] & _U64)
     return out
+
+
+@view
+@external
+def held_of(doc_type: uint8, fingerprint: bytes32) -> uint256:
+    """
+    @notice What all financings and payments hold (live and consumed) on one document.
+    @param doc_type The document's type.
+    @param fingerprint The document.
+    """
+    return (self._documents[self._key(doc_type, fingerprint)] >> _HELD_SHIFT) & _U64
+
+
+@view
+@external
+def is_owned_by(doc_type: uint8, fingerprint: bytes32, owner: bytes32) -> bool:
+    """
+    @notice True when the document is registered and its owner tag is `owner`'s
+            (a scenario checks a document belongs to a firm before it relies on it).
+    @param doc_type The document's type.
+    @param fingerprint The document.
+    @param owner The firm's id.
+    """
+    word: uint256 = self._documents[self._key(doc_type, fingerprint)]
+    return word != 0 and word >> _OWNER_SHIFT == convert(owner, uint256) >> _OWNER_SHIFT
 
 
 @view

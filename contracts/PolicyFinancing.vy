@@ -13,8 +13,9 @@
         cites the shipments' declarations and holds on them through the one
         ledger guard, so a declaration financed as a receivable cannot be
         financed again as an insured shipment, and the other way round.
-        Limits: financed <= insured amount x the bank's advance ratio, and
-        <= the buyer credit limit left. The insurer records loss notices
+        Limits: what all live and repaid financings hold on a shipment's
+        declaration <= its insured amount x the bank's advance ratio, and
+        the policy's live financings <= the buyer credit limit. The insurer records loss notices
         (可能损失通知) and claims (理赔); a paid claim can be registered as
         a repayment. The rest of the lifecycle comes from
         `financing_lifecycle`.
@@ -251,6 +252,9 @@ def declare_shipment(declaration: bytes32, policy: bytes32, insured: uint64):
     self._own_policy(policy)
     assert insured != 0, "policy: invalid limit or currency"
     assert self._shipments[declaration].policy == empty(bytes32), "policy: shipment already declared"
+    # The insured firm's own registered declaration: at financing, the ledger then checks
+    # that the applicant firm owns it, so the policy's firm needs no second look.
+    assert staticcall lifecycle.LEDGER.is_owned_by(codes.DOC_EXPORT_DECLARATION, declaration, self._policies[policy].firm), "policy: the declaration is not the insured firm's registered export declaration"
     self._shipments[declaration] = Shipment(policy=policy, word=convert(insured, uint256))
     log ShipmentDeclared(declaration=declaration, policy=policy, insured=convert(insured, uint256))
 
@@ -383,7 +387,8 @@ def apply(
     @param firm The insured firm's id; it must have opened the service with the caller's bank.
     @param currency ISO 4217 numeric code, the policy's and each declaration's.
     @param declarations The shipments' export declarations.
-    @param amounts Minor units against each: at most insured x advance ratio.
+    @param amounts Minor units against each: with what is already held on
+           the declaration, at most its insured amount x the advance ratio.
     @return The financing id, or 0 when the ledger's verification failed
             (then the attempt is recorded with its reason code).
     """
@@ -397,10 +402,10 @@ def apply(
         assert shipment.policy != empty(bytes32), "policy: the declaration is not an insured shipment"
         assert shipment.policy == policy, "policy: one financing cites shipments of one policy"
         assert shipment.word & _COVERED != 0, "policy: the shipment's cover is not confirmed"
-        assert amounts[i] * RATIO_SCALE <= (shipment.word & _U64) * ratio, "policy: the amount exceeds the insured amount times the bank's advance ratio"
+        held: uint256 = staticcall lifecycle.LEDGER.held_of(codes.DOC_EXPORT_DECLARATION, declarations[i])
+        assert (held + amounts[i]) * RATIO_SCALE <= (shipment.word & _U64) * ratio, "policy: the amount exceeds the insured amount times the bank's advance ratio"
         total += amounts[i]
     assert self._policies[policy].assignee == bank, "policy: the policy's claim rights are not assigned to this bank"
-    assert self._policies[policy].firm == firm, "policy: the firm is not the insured firm"
     terms: uint256 = self._policies[policy].terms
     assert block.timestamp <= terms >> _VALID_SHIFT, "policy: the policy has expired"
     assert convert(currency, uint256) == (terms >> _CURRENCY_SHIFT) & _U16, "policy: the currency is not the policy's"

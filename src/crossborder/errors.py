@@ -324,7 +324,10 @@ REVERTS: dict[str, tuple[type[CrossborderError], str]] = {
         ConsentInvalid,
         "the claim-rights assignment (赔款权益转让) is not signed by the insured firm",
     ),
-    "policy: caller is not an insurer": (AccessDenied, "only the export credit insurer may do this"),
+    "policy: caller is not an insurer": (
+        AccessDenied,
+        "only the export credit insurer may do this",
+    ),
     "policy: caller is not the regulator": (
         NotRegulator,
         "only the regulator sets banks' advance ratios",
@@ -381,9 +384,9 @@ REVERTS: dict[str, tuple[type[CrossborderError], str]] = {
         InvalidInput,
         "the declaration is not a shipment declared under a policy (投保申报)",
     ),
-    "policy: the firm is not the insured firm": (
+    "policy: the declaration is not the insured firm's registered export declaration": (
         InvalidInput,
-        "the firm is not the policy's insured firm",
+        "the shipment's declaration must be the insured firm's registered export declaration",
     ),
     "policy: the payment exceeds the claim": (InvalidInput, "the payment exceeds the claim"),
     "policy: the policy belongs to another insurer": (
@@ -468,3 +471,8 @@ class GasPriceUnavailable(TransactionFailed):
 class PlatformDown(CrossborderError):
     """A part of the running platform (``crossborder up``'s node or its indexer) stopped and
     could not be kept running: the command says which, and exits non-zero."""
+
+
+class Unauthenticated(CrossborderError):
+    """The request to the gateway carries no bearer token, or one that is unknown or revoked
+    (``crossborder token issue`` issues one per operator account)."""
