@@ -7,11 +7,104 @@ term they know where there is one. ``tests/unit/test_errors.py`` proves every re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from .domain.codes import Reason
 
 
 class CrossborderError(Exception):
-    """Base of every error the SDK raises on purpose."""
+    """Base of every error the SDK raises on purpose.
+
+    Its text is one line an operator reads (the CLI prints only that); the context that helps
+    whoever investigates rides along as attributes.
+
+    Attributes:
+        revert: The contract's revert string, when the chain refused.
+        tx_hash: The transaction that reverted, when one was sent.
+        contract: The address of the contract that refused.
+        value: The offending value, when one input is to blame.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        revert: str | None = None,
+        tx_hash: str | None = None,
+        contract: str | None = None,
+        value: object = None,
+    ) -> None:
+        super().__init__(message)
+        self.revert = revert
+        self.tx_hash = tx_hash
+        self.contract = contract
+        self.value = value
+
+    @property
+    def context(self) -> dict[str, object]:
+        """The context that is set, by name (for logs and API problem details)."""
+        fields = {
+            "revert": self.revert,
+            "tx_hash": self.tx_hash,
+            "contract": self.contract,
+            "value": self.value,
+        }
+        return {name: value for name, value in fields.items() if value is not None}
+
+
+class RpcError(CrossborderError):
+    """The node answered with a JSON-RPC error object.
+
+    Attributes:
+        code: The JSON-RPC error code (3 is Geth's and Anvil's code for a revert).
+        message: The node's message.
+        data: Hex error data (``0x…``, the revert data for a revert), wherever the node put it.
+        raw: The error object exactly as received.
+    """
+
+    def __init__(self, code: int, message: str, data: str | None = None, raw: Any = None):
+        super().__init__(f"JSON-RPC error {code}: {message}")
+        self.code = code
+        self.message = message
+        self.data = data
+        self.raw = raw
+
+    @classmethod
+    def from_object(cls, error: Mapping[str, Any]) -> RpcError:
+        """Build from a JSON-RPC ``error`` member, finding the revert data in any node's layout."""
+        code = error.get("code", 0)
+        return cls(
+            code=code if isinstance(code, int) else 0,
+            message=str(error.get("message", "")),
+            data=_find_hex(error.get("data")),
+            raw=error,
+        )
+
+    @property
+    def reverted(self) -> bool:
+        """Whether the error reports an EVM revert (as opposed to a rejected request)."""
+        return self.code == 3 or "revert" in self.message.lower()
+
+
+def _find_hex(data: Any, depth: int = 0) -> str | None:
+    """The hex revert data in ``error.data``: a string, or nested in Ganache's objects."""
+    if isinstance(data, str):
+        return data if data.startswith("0x") else None
+    if not isinstance(data, Mapping) or depth > 2:
+        return None
+    # Ganache 7: {"message", "data"}; older Ganache: {"<tx hash>": {"return": "0x…"}, …}.
+    for key in ("data", "return", "result"):
+        if (found := _find_hex(data.get(key), depth + 1)) is not None:
+            return found
+    for value in data.values():
+        if isinstance(value, Mapping) and (found := _find_hex(value, depth + 1)) is not None:
+            return found
+    return None
+
+
+class DevnetError(CrossborderError):
+    """The devnet could not be started."""
 
 
 class InvalidInput(CrossborderError, ValueError):
@@ -35,35 +128,35 @@ class AccessDenied(CrossborderError):
 
 
 class NotRegulator(AccessDenied):
-    pass
+    """Only the regulator's admin account may do this (onboarding, roles, scenarios, force-release)."""
 
 
 class NotAnOperator(AccessDenied):
-    pass
+    """The account is not bound to any institution on the platform."""
 
 
 class MissingRole(AccessDenied):
-    pass
+    """The operator does not hold the stage (所属角色) this function needs in this scenario."""
 
 
 class ParticipantDeactivated(AccessDenied):
-    pass
+    """The institution (or its head office) is deactivated: none of its accounts may act."""
 
 
 class OtherBank(AccessDenied):
-    pass
+    """The financing belongs to another bank."""
 
 
 class MakerCheckerViolation(AccessDenied):
-    pass
+    """Maker-checker: the operator who applied may not review the same financing."""
 
 
 class ServiceNotOpened(AccessDenied):
-    pass
+    """The firm has not opened (or has closed) this scenario's service with this bank (业务开通)."""
 
 
 class ScenarioNotAuthorised(AccessDenied):
-    pass
+    """The scenario contract is not (or no longer) authorised by the regulator to take holds."""
 
 
 class ConsentInvalid(AccessDenied):
@@ -91,29 +184,45 @@ class VerificationFailed(CrossborderError):
 
     reason: Reason = Reason.OK
 
-    def __init__(self, message: str, fingerprint: bytes | None = None, amount: int | None = None):
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        fingerprint: bytes | None = None,
+        amount: int | None = None,
+        **context: object,
+    ) -> None:
+        super().__init__(message, **context)  # type: ignore[arg-type]
         self.fingerprint = fingerprint
         self.amount = amount
 
 
 class DocumentNotFound(VerificationFailed):
+    """核验失败: the cited document is not registered on the ledger under that type."""
+
     reason = Reason.NOT_FOUND
 
 
 class WrongDocumentType(VerificationFailed):
+    """核验失败: reserved (documents are keyed by type, so a wrong type reads as not found)."""
+
     reason = Reason.WRONG_TYPE
 
 
 class WrongExporter(VerificationFailed):
+    """核验失败: the document's owner (exporter, consignor) is not the applicant firm."""
+
     reason = Reason.WRONG_OWNER
 
 
 class CurrencyMismatch(VerificationFailed):
+    """核验失败: the financing's currency differs from the document's."""
+
     reason = Reason.CURRENCY_MISMATCH
 
 
 class DuplicateFinancing(VerificationFailed):
+    """重复融资: the document is already fully used by other financings, at any bank."""
+
     reason = Reason.DUPLICATE
 
 
@@ -123,6 +232,8 @@ class LimitExceeded(CrossborderError):
 
 
 class OverFinancing(VerificationFailed):
+    """超额融资: the amount requested exceeds what is left on the document."""
+
     reason = Reason.OVER_FINANCED
 
 
@@ -444,12 +555,20 @@ REVERTS: dict[str, tuple[type[CrossborderError], str]] = {
 }
 
 
-def from_revert(reason: str | None) -> CrossborderError:
-    """The typed error for a revert string (``TransactionFailed`` for an unknown one)."""
+def from_revert(
+    reason: str | None, *, tx_hash: str | None = None, contract: str | None = None
+) -> CrossborderError:
+    """The typed error for a revert string (``TransactionFailed`` for an unknown one), with the
+    revert text, the transaction and the contract as its context."""
     if reason is not None and reason in REVERTS:
         cls, message = REVERTS[reason]
-        return cls(message)
-    return TransactionFailed(f"the transaction reverted: {reason or 'no reason given'}")
+        return cls(message, revert=reason, tx_hash=tx_hash, contract=contract)
+    return TransactionFailed(
+        f"the transaction reverted: {reason or 'no reason given'}",
+        revert=reason,
+        tx_hash=tx_hash,
+        contract=contract,
+    )
 
 
 class IdempotencyConflict(Conflict):

@@ -191,3 +191,32 @@ def test_ok_is_not_an_error():
         verification_error(Reason.OK)
     with pytest.raises(ValueError):
         verification_error(99)
+
+
+def test_every_error_class_has_a_docstring():
+    import inspect
+
+    from crossborder import errors
+
+    classes = [
+        cls
+        for _, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, errors.CrossborderError)
+    ]
+    assert len(classes) > 20
+    assert [c.__name__ for c in classes if not (c.__dict__.get("__doc__") or "").strip()] == []
+
+
+def test_a_refusal_carries_its_context_and_stays_one_line():
+    error = from_revert(
+        "financing: the applicant may not review", tx_hash="0xabc", contract="0xdef"
+    )
+    assert error.context == {
+        "revert": "financing: the applicant may not review",
+        "tx_hash": "0xabc",
+        "contract": "0xdef",
+    }
+    assert "\n" not in str(error) and "maker-checker" in str(error)
+    unknown = from_revert("something new", tx_hash="0x1")
+    assert isinstance(unknown, TransactionFailed) and unknown.revert == "something new"
+    assert CrossborderError("plain").context == {}

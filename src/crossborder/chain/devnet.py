@@ -24,7 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from ..errors import ChainUnavailable, CrossborderError
+from ..errors import ChainUnavailable
+from ..errors import DevnetError as DevnetError  # raised by Devnet; defined with every SDK error
 from .rpc import RpcClient
 from .signers import DEV_MNEMONIC, LocalSigner, dev_signers
 
@@ -37,10 +38,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-class DevnetError(CrossborderError):
-    """The devnet could not be started."""
 
 
 class Devnet:

@@ -110,8 +110,16 @@ class Receipts:
         """
         sent = self._sent_tx(receipt)
         if receipt.gas_used >= int(sent["gas"], 16):
-            return TransactionFailed(f"the transaction {receipt.tx_hash} ran out of gas")
-        return from_revert(self._replayed_reason(sent, receipt.block_number))
+            return TransactionFailed(
+                f"the transaction {receipt.tx_hash} ran out of gas",
+                tx_hash=receipt.tx_hash,
+                contract=sent.get("to"),
+            )
+        return from_revert(
+            self._replayed_reason(sent, receipt.block_number),
+            tx_hash=receipt.tx_hash,
+            contract=sent.get("to"),
+        )
 
     def _poll(
         self,

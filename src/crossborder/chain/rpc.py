@@ -20,7 +20,8 @@ import requests
 from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 
-from ..errors import ChainUnavailable, CrossborderError
+from ..errors import ChainUnavailable
+from ..errors import RpcError as RpcError  # raised by this client; defined with every SDK error
 
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 MAX_BATCH_CALLS = 500
@@ -34,56 +35,6 @@ _REASON_PATTERNS = (
 )
 
 Call = tuple[str, Sequence[Any]]
-
-
-class RpcError(CrossborderError):
-    """The node answered with a JSON-RPC error object.
-
-    Attributes:
-        code: The JSON-RPC error code (3 is Geth's and Anvil's code for a revert).
-        message: The node's message.
-        data: Hex error data (``0x…``, the revert data for a revert), wherever the node put it.
-        raw: The error object exactly as received.
-    """
-
-    def __init__(self, code: int, message: str, data: str | None = None, raw: Any = None):
-        super().__init__(f"JSON-RPC error {code}: {message}")
-        self.code = code
-        self.message = message
-        self.data = data
-        self.raw = raw
-
-    @classmethod
-    def from_object(cls, error: Mapping[str, Any]) -> RpcError:
-        """Build from a JSON-RPC ``error`` member, finding the revert data in any node's layout."""
-        code = error.get("code", 0)
-        return cls(
-            code=code if isinstance(code, int) else 0,
-            message=str(error.get("message", "")),
-            data=_find_hex(error.get("data")),
-            raw=error,
-        )
-
-    @property
-    def reverted(self) -> bool:
-        """Whether the error reports an EVM revert (as opposed to a rejected request)."""
-        return self.code == 3 or "revert" in self.message.lower()
-
-
-def _find_hex(data: Any, depth: int = 0) -> str | None:
-    """The hex revert data in ``error.data``: a string, or nested in Ganache's objects."""
-    if isinstance(data, str):
-        return data if data.startswith("0x") else None
-    if not isinstance(data, Mapping) or depth > 2:
-        return None
-    # Ganache 7: {"message", "data"}; older Ganache: {"<tx hash>": {"return": "0x…"}, …}.
-    for key in ("data", "return", "result"):
-        if (found := _find_hex(data.get(key), depth + 1)) is not None:
-            return found
-    for value in data.values():
-        if isinstance(value, Mapping) and (found := _find_hex(value, depth + 1)) is not None:
-            return found
-    return None
 
 
 def decode_error_data(data: bytes) -> str | None:
