@@ -2,8 +2,14 @@
 
 The only source of ABIs is ``ape compile``'s manifest (``.build/__local__.json``). Selectors,
 canonical type strings and ``eth_abi`` tuple coders are built once per contract, so that encoding
-a call or decoding a log is one ``eth_abi`` call on precomputed coders: the indexer decodes
-hundreds of thousands of logs with these.
+a call or returning its output is one ``eth_abi`` call on precomputed coders.
+
+Event logs have one decoder: an ``EventLayout`` (where each argument is: which topic, which data
+word) compiled for a ``WordForm`` into an ``EventDecoder``. Values of one word (integers,
+addresses, bools, fixed bytes: every platform event) are decoded by slicing, other data through
+eth_abi. ``decode_log`` uses the ``RAW_WORDS`` form (bytes in, eth_abi's values out); the indexer
+the ``HEX_WORDS`` form (a JSON-RPC log's hex strings in, the same values in JSON form out), so
+that it decodes hundreds of thousands of logs without turning hex into bytes and back.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from eth_abi.decoding import ContextFramesBytesIO
 from eth_abi.exceptions import DecodingError, EncodingError
@@ -25,7 +31,7 @@ from ..errors import CrossborderError, InvalidInput
 from ..settings import get_settings
 
 Coder = Callable[[Any], Any]
-WordDecoder = Callable[[bytes], Any]
+WordDecoder = Callable[[Any], Any]  # one word (bytes or hex digits) to its value
 ABIEntry = Mapping[str, Any]
 
 
@@ -185,110 +191,273 @@ class _Function:
         self.has_structs = any(f is not None for f in self.normalisers)
 
 
-class _Event:
-    """One ABI event with its topic and a precomputed plan for decoding its logs.
+class WordForm(NamedTuple):
+    """One representation of a log's 32-byte ABI words, with the decoders of its one-word types.
 
-    Elementary values (one 32-byte word each: integers, addresses, bools, fixed bytes) are
-    decoded by slicing; only events with dynamic data go through an ``eth_abi`` decoder.
+    Every decoder of event logs is an ``EventLayout`` compiled for a form (``EventDecoder``).
+    ``RAW_WORDS`` reads ``bytes`` topics and data (receipts, ``rpc.Log``) into eth_abi's values;
+    ``HEX_WORDS`` reads the ``0x`` hex strings of a JSON-RPC log object into the same values in
+    JSON form: bytes and addresses as ``0x`` lowercase hex. Each elementary type decodes in one
+    row per form, side by side below; ``word_decoder`` is the one map from ABI type to decoder.
+
+    Attributes:
+        name: The form's name.
+        width: A word's length: 32 bytes, or 64 hex digits.
+        start: Where the words of a topic or of the data begin: 0, or 2 (after ``0x``).
+        uint: Decoder of a ``uintN`` word.
+        sint: Decoder of an ``intN`` word (sign-extended to 256 bits).
+        address: Decoder of an ``address`` word (lowercase, as eth_abi decodes it).
+        boolean: Decoder of a ``bool`` word (any nonzero word is true).
+        fixed_bytes: The decoder of a ``bytesN`` word, by N.
+        to_bytes: Words of this form (without the prefix) as bytes, for eth_abi.
+        value: A value eth_abi decoded (a type that is not one word), in this form.
     """
 
-    def __init__(self, entry: ABIEntry) -> None:
-        inputs = entry["inputs"]
-        self.name: str = entry["name"]
-        types = [canonical_type(p) for p in inputs]
-        self.signature = f"{self.name}({','.join(types)})"
-        self.topic = keccak(text=self.signature)
-        indexed = [i for i, p in enumerate(inputs) if p.get("indexed")]
-        not_indexed = [i for i in range(len(inputs)) if i not in indexed]
-        self.topic_count = 1 + len(indexed)
-        data_types = [types[i] for i in not_indexed]
-        words = [_word_decoder(t) for t in data_types]
-        self.data_words: list[tuple[int, WordDecoder]] | None = None
-        self.data_decoder: Coder | None = None
-        if all(w is not None for w in words):
-            self.data_words = [(32 * n, w) for n, w in enumerate(words) if w is not None]
-        else:
-            self.data_decoder = _tuple_decoder(data_types)
-        self.data_size = 32 * len(data_types)
-        # Per argument, in declaration order: (name, from a topic?, index there, decoder).
-        self.plan: list[tuple[str, bool, int, WordDecoder]] = [
-            (p["name"], True, 1 + indexed.index(i), _topic_decoder(types[i]))
-            if i in indexed
-            else (p["name"], False, not_indexed.index(i), _identity)
-            for i, p in enumerate(inputs)
-        ]
-
-    def decode(self, topics: Sequence[bytes], data: bytes) -> dict[str, Any] | None:
-        """The arguments of a log, or None if its data does not fit the event."""
-        values = self._data(data)
-        if values is None:
-            return None
-        return {
-            name: decode(topics[index]) if in_topic else values[index]
-            for name, in_topic, index, decode in self.plan
-        }
-
-    def _data(self, data: bytes) -> Sequence[Any] | None:
-        if self.data_words is not None:
-            if len(data) < self.data_size:
-                return None
-            return [decode(data[at : at + 32]) for at, decode in self.data_words]
-        try:
-            return _decode(self.data_decoder, data)
-        except DecodingError:
-            return None
+    name: str
+    width: int
+    start: int
+    uint: WordDecoder
+    sint: WordDecoder
+    address: WordDecoder
+    boolean: WordDecoder
+    fixed_bytes: Callable[[int], WordDecoder]
+    to_bytes: Callable[[Any], bytes]
+    value: Coder
 
 
-def _identity(value: bytes) -> bytes:
+def _identity(value: Any) -> Any:
     return value
 
 
-def _address_word(word: bytes) -> str:
-    return "0x" + word[12:].hex()  # lowercase, as eth_abi decodes addresses
+_SIGN = 1 << 255
+_WRAP = 1 << 256
+_ZERO_WORD = bytes(32)
 
 
-def _bool_word(word: bytes) -> bool:
-    return word[31] == 1
+def _raw_fixed_bytes(size: int) -> WordDecoder:
+    return _identity if size == 32 else lambda word: word[:size]
 
 
-def _uint_word(word: bytes) -> int:
-    return int.from_bytes(word, "big")
+def _hex_bytes32(word: str) -> str:
+    return "0x" + word.lower()
 
 
-def _int_word(word: bytes) -> int:
-    return int.from_bytes(word, "big", signed=True)
+def _hex_fixed_bytes(size: int) -> WordDecoder:
+    return _hex_bytes32 if size == 32 else lambda word: "0x" + word[: 2 * size].lower()
 
 
-def _fixed_bytes_word(size: int) -> WordDecoder:
-    return lambda word: word[:size]
+def _hex_int(word: str) -> int:
+    value = int(word, 16)
+    return value - _WRAP if value >= _SIGN else value
 
 
-def _word_decoder(kind: str) -> WordDecoder | None:
-    """A decoder of one ABI word, for the elementary types that are one word."""
+def json_value(value: Any) -> Any:
+    """A value eth_abi decoded, in JSON form: bytes as ``0x`` hex, tuples as lists."""
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    return value
+
+
+RAW_WORDS = WordForm(
+    name="raw",
+    width=32,
+    start=0,
+    uint=lambda word: int.from_bytes(word, "big"),
+    sint=lambda word: int.from_bytes(word, "big", signed=True),
+    address=lambda word: "0x" + word[12:].hex(),
+    boolean=lambda word: word != _ZERO_WORD,
+    fixed_bytes=_raw_fixed_bytes,
+    to_bytes=_identity,
+    value=_identity,
+)
+
+HEX_WORDS = WordForm(
+    name="hex",
+    width=64,
+    start=2,
+    uint=lambda word: int(word, 16),
+    sint=_hex_int,
+    address=lambda word: "0x" + word[24:].lower(),
+    boolean=lambda word: int(word, 16) != 0,
+    fixed_bytes=_hex_fixed_bytes,
+    to_bytes=bytes.fromhex,
+    value=json_value,
+)
+
+
+def word_decoder(kind: str, form: WordForm) -> WordDecoder | None:
+    """The form's decoder of one word of ``kind``, or None when the type is not one word."""
     if "[" in kind or kind.startswith("("):
         return None
     if kind == "address":
-        return _address_word
+        return form.address
     if kind == "bool":
-        return _bool_word
+        return form.boolean
     if kind.startswith("uint"):
-        return _uint_word
+        return form.uint
     if kind.startswith("int"):
-        return _int_word
+        return form.sint
     if kind.startswith("bytes") and kind[5:].isdigit():
-        return _identity if kind == "bytes32" else _fixed_bytes_word(int(kind[5:]))
+        return form.fixed_bytes(int(kind[5:]))
     return None
 
 
-def _topic_decoder(kind: str) -> WordDecoder:
-    """Indexed strings, bytes, arrays and structs are stored as their hash: keep the topic."""
+def topic_decoder(kind: str, form: WordForm) -> WordDecoder:
+    """The form's decoder of the topic of an indexed argument of type ``kind``.
+
+    Indexed strings, bytes, arrays and structs are stored as their hash: the topic is kept.
+    """
     if kind in ("string", "bytes") or "[" in kind or kind.startswith("("):
-        return _identity
-    word = _word_decoder(kind)
+        return form.fixed_bytes(32)
+    word = word_decoder(kind, form)
     if word is not None:
         return word
     single = registry.get_decoder(kind, strict=True)
-    return lambda topic: single(ContextFramesBytesIO(topic))  # type: ignore[no-untyped-call]
+    to_bytes, value = form.to_bytes, form.value
+    return lambda topic: value(single(ContextFramesBytesIO(to_bytes(topic))))  # type: ignore[no-untyped-call]
+
+
+class EventArg(NamedTuple):
+    """Where one argument of an event is in its logs.
+
+    Attributes:
+        name: The argument's name.
+        type: Its canonical ABI type.
+        indexed: Whether it is a topic (else in the data).
+        position: Its topic's index (1 is the first after the signature's), or its place
+            among the data's values.
+    """
+
+    name: str
+    type: str
+    indexed: bool
+    position: int
+
+
+class EventLayout:
+    """One ABI event: its topic, and where each argument is in its logs.
+
+    The one description of an event's logs: ``ContractAbi.decode_log`` decodes with its
+    ``RAW_WORDS`` decoder, the indexer with its ``HEX_WORDS`` decoder.
+
+    Attributes:
+        name: The event's name.
+        signature: ``Name(type1,type2,…)``.
+        topic: keccak of the signature, the logs' first topic.
+        topic_count: Topics its logs carry (the signature's and one per indexed argument).
+        args: Each argument, in declaration order.
+        data_types: The types of the arguments in the data, in order.
+    """
+
+    def __init__(self, entry: ABIEntry) -> None:
+        self.name: str = entry["name"]
+        types = [canonical_type(p) for p in entry["inputs"]]
+        self.signature = f"{self.name}({','.join(types)})"
+        self.topic = keccak(text=self.signature)
+        args = []
+        topics = data = 0
+        for param, kind in zip(entry["inputs"], types, strict=True):
+            if param.get("indexed"):
+                topics += 1
+                args.append(EventArg(param["name"], kind, True, topics))
+            else:
+                args.append(EventArg(param["name"], kind, False, data))
+                data += 1
+        self.args = tuple(args)
+        self.topic_count = 1 + topics
+        self.data_types = tuple(a.type for a in self.args if not a.indexed)
+        self._decoders: dict[str, EventDecoder] = {}
+
+    def __repr__(self) -> str:
+        return f"EventLayout({self.signature!r})"
+
+    def decoder(self, form: WordForm) -> EventDecoder:
+        """The decoder of this event's logs in ``form`` (built once per form)."""
+        decoder = self._decoders.get(form.name)
+        if decoder is None:
+            decoder = self._decoders[form.name] = EventDecoder(self, form)
+        return decoder
+
+
+class EventDecoder:
+    """An event's layout compiled for one form of words: the one decoder of event logs.
+
+    When every argument in the data is one word (all the platform's events), each value is a
+    slice of the data converted by its word decoder; otherwise the data goes through an eth_abi
+    decoder and each value through the form's ``value``.
+    """
+
+    __slots__ = (
+        "_data_end",
+        "_fields",
+        "_start",
+        "_tuple",
+        "_width",
+        "form",
+        "name",
+        "topic_count",
+    )
+
+    def __init__(self, layout: EventLayout, form: WordForm) -> None:
+        self.name = layout.name
+        self.topic_count = layout.topic_count
+        self.form = form
+        self._start = form.start
+        self._width = form.width
+        words = [word_decoder(kind, form) for kind in layout.data_types]
+        static = all(w is not None for w in words)
+        self._tuple = None if static else _tuple_decoder(layout.data_types)
+        self._data_end = form.start + form.width * len(words)
+        # Per argument: (name, in a topic?, topic index / data offset / value index, decoder).
+        fields: list[tuple[str, bool, int, WordDecoder]] = []
+        for arg in layout.args:
+            if arg.indexed:
+                fields.append((arg.name, True, arg.position, topic_decoder(arg.type, form)))
+            elif static:
+                word = words[arg.position]
+                assert word is not None
+                fields.append((arg.name, False, form.start + form.width * arg.position, word))
+            else:
+                fields.append((arg.name, False, arg.position, form.value))
+        self._fields = tuple(fields)
+
+    def __repr__(self) -> str:
+        return f"EventDecoder({self.name!r}, {self.form.name})"
+
+    def decode(self, topics: Sequence[Any], data: Any) -> dict[str, Any] | None:
+        """The arguments of a log by name, or None if its topics or data do not fit the event.
+
+        Args:
+            topics: The log's topics, the signature's first, in the decoder's form.
+            data: The log's data, in the decoder's form.
+
+        Raises:
+            ValueError: A ``HEX_WORDS`` log is not hex.
+        """
+        if len(topics) != self.topic_count:
+            return None
+        start = self._start
+        args: dict[str, Any] = {}
+        # Plain loops, not comprehensions: this is the indexer's innermost loop.
+        if self._tuple is None:
+            if len(data) < self._data_end:
+                return None
+            width = self._width
+            for name, in_topic, at, convert in self._fields:
+                if in_topic:
+                    args[name] = convert(topics[at][start:])
+                else:
+                    args[name] = convert(data[at : at + width])
+            return args
+        try:
+            values = _decode(self._tuple, self.form.to_bytes(data[start:]))
+        except DecodingError:
+            return None
+        for name, in_topic, at, convert in self._fields:
+            args[name] = convert(topics[at][start:]) if in_topic else convert(values[at])
+        return args
 
 
 class ContractAbi:
@@ -305,8 +474,8 @@ class ContractAbi:
         self.abi = list(abi)
         self.bytecode = bytecode
         self._functions: dict[str, list[_Function]] = {}
-        self._events: dict[str, _Event] = {}
-        self._events_by_topic: dict[bytes, _Event] = {}
+        self._events: dict[str, EventLayout] = {}
+        self._decoders_by_topic: dict[bytes, EventDecoder] = {}
         self._constructor_types: list[str] = []
         for entry in self.abi:
             self._add(entry)
@@ -322,9 +491,9 @@ class ContractAbi:
             self._functions.setdefault(function.name, []).append(function)
             self._functions[function.signature] = [function]
         elif kind == "event" and not entry.get("anonymous"):
-            event = _Event(entry)
+            event = EventLayout(entry)
             self._events[event.name] = event
-            self._events_by_topic[event.topic] = event
+            self._decoders_by_topic[event.topic] = event.decoder(RAW_WORDS)
         elif kind == "constructor":
             self._constructor_types = [canonical_type(p) for p in entry["inputs"]]
 
@@ -397,10 +566,15 @@ class ContractAbi:
         except KeyError:
             raise KeyError(f"{self.name} has no event {name!r}") from None
 
+    @property
+    def events(self) -> list[EventLayout]:
+        """The contract's (non-anonymous) events, in ABI order."""
+        return list(self._events.values())
+
     def decode_log(self, topics: Sequence[bytes], data: bytes) -> DecodedEvent | None:
         """Decode a log of one of this contract's events, or None if it is not one of them."""
-        event = self._events_by_topic.get(topics[0]) if topics else None
-        if event is None or len(topics) != event.topic_count:
+        event = self._decoders_by_topic.get(topics[0]) if topics else None
+        if event is None:
             return None
         args = event.decode(topics, data)
         return None if args is None else DecodedEvent(event.name, args)
@@ -415,14 +589,14 @@ class ContractAbi:
             address_filter: Only logs emitted by this address (or these addresses).
         """
         wanted = _address_set(address_filter)
-        events = self._events_by_topic
+        events = self._decoders_by_topic
         decoded = []
         for log in logs:
             topics = log.topics
             if not topics or (wanted is not None and log.address.lower() not in wanted):
                 continue
             event = events.get(topics[0])
-            if event is None or len(topics) != event.topic_count:
+            if event is None:
                 continue
             args = event.decode(topics, log.data)
             if args is not None:

@@ -1,29 +1,22 @@
-"""Decoding the platform's logs straight from the node's JSON, one precomputed plan per topic.
+"""Decoding the platform's logs straight from the node's JSON, one decoder per address and topic.
 
-Every platform event has only static arguments (bytes32, address, uintN, bool), whose ABI
-encoding is one 32-byte word each: a plan per topic slices the hex words out of the JSON and
-converts them, about ten times faster than turning the hex into bytes and running eth_abi's
-decoders. An event with a dynamic argument falls back to eth_abi (``ContractAbi.decode_log``).
-``tests/integration/indexer/test_events.py`` proves the plans give eth_abi's values. A log no
-plan decodes (an event newer than the ABIs) is returned whole as ``Undecoded``, for the store to
-keep.
+The decoders are ``chain.abi``'s, the same that ``ContractAbi.decode_log`` uses, compiled for
+the ``HEX_WORDS`` form: each word is sliced out of the log's hex and converted directly, without
+turning the hex into bytes (an event with a dynamic argument goes through eth_abi).
+``tests/integration/indexer/test_events.py`` proves they give eth_abi's values on every log of
+the story. A log no decoder decodes (an event newer than the ABIs) is returned whole as
+``Undecoded``, for the store to keep.
 
 Decoded values are what the store keeps in JSON: ``0x`` lowercase hex for bytes and addresses,
-int for integers, bool for bools.
+int for integers, bool for bools (``abi.json_value`` of eth_abi's values).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from eth_utils.crypto import keccak
-
-from ..chain.abi import ContractAbi, canonical_type
-
-Value = int | str | bool
-Convert = Callable[[str], Value]
+from ..chain.abi import HEX_WORDS, ContractAbi, EventDecoder
 
 
 class Event(NamedTuple):
@@ -52,161 +45,48 @@ class Undecoded(NamedTuple):
     data: str
 
 
-def _uint(word: str) -> int:
-    return int(word, 16)
-
-
-def _int(word: str) -> int:
-    # intN words are sign-extended to 256 bits.
-    value = int(word, 16)
-    return value - (1 << 256) if value >> 255 else value
-
-
-def _address(word: str) -> str:
-    return "0x" + word[24:].lower()
-
-
-def _bool(word: str) -> bool:
-    return int(word, 16) != 0
-
-
-def _bytes32(word: str) -> str:
-    return "0x" + word.lower()
-
-
-def _bytes_n(size: int) -> Convert:
-    return lambda word: "0x" + word[: 2 * size].lower()
-
-
-def _converter(kind: str) -> Convert | None:
-    """The word converter of a static ABI type, or None when the type is not one word."""
-    if kind.startswith("uint"):
-        return _uint
-    if kind.startswith("int"):
-        return _int
-    if kind == "address":
-        return _address
-    if kind == "bool":
-        return _bool
-    if kind == "bytes32":
-        return _bytes32
-    if kind.startswith("bytes") and kind[5:].isdigit():
-        return _bytes_n(int(kind[5:]))
-    return None
-
-
-def normalise(value: Any) -> Any:
-    """An eth_abi value in the store's JSON form."""
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    if isinstance(value, str) and value.startswith("0x"):
-        return value.lower()
-    if isinstance(value, list | tuple):
-        return [normalise(v) for v in value]
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class EventPlan:
-    """How to decode one event: each argument's name, where its word is, and its converter.
-
-    Attributes:
-        name: The event's name.
-        topic_count: Topics its logs carry (the signature's and one per indexed argument).
-        fields: ``(argument, in_topics, word index, converter)`` in declaration order.
-        abi: The contract's ABI, for the eth_abi fallback when ``fields`` is empty.
-    """
-
-    name: str
-    topic_count: int
-    fields: tuple[tuple[str, bool, int, Convert], ...]
-    abi: ContractAbi | None
-
-    def decode(self, topics: Sequence[str], data: str) -> dict[str, Any]:
-        if self.abi is not None:
-            decoded = self.abi.decode_log(
-                [bytes.fromhex(t[2:]) for t in topics], bytes.fromhex(data[2:])
-            )
-            if decoded is None:
-                raise ValueError(f"log does not decode as {self.name}")
-            return {k: normalise(v) for k, v in decoded.args.items()}
-        args: dict[str, Any] = {}
-        for name, in_topics, index, convert in self.fields:
-            if in_topics:
-                args[name] = convert(topics[index][2:])
-            else:
-                start = 2 + 64 * index
-                args[name] = convert(data[start : start + 64])
-        return args
-
-
-def plan_event(entry: Mapping[str, Any], abi: ContractAbi) -> tuple[bytes, EventPlan]:
-    """The topic and the decoding plan of one ABI event entry."""
-    inputs = entry["inputs"]
-    types = [canonical_type(p) for p in inputs]
-    topic = keccak(text=f"{entry['name']}({','.join(types)})")
-    converters = [_converter(t) for t in types]
-    indexed = [bool(p.get("indexed")) for p in inputs]
-    topic_count = 1 + sum(indexed)
-    if any(c is None for c in converters):
-        return topic, EventPlan(entry["name"], topic_count, (), abi)
-    fields = []
-    topic_at, word_at = 1, 0
-    for p, is_indexed, convert in zip(inputs, indexed, converters, strict=True):
-        assert convert is not None
-        if is_indexed:
-            fields.append((p["name"], True, topic_at, convert))
-            topic_at += 1
-        else:
-            fields.append((p["name"], False, word_at, convert))
-            word_at += 1
-    return topic, EventPlan(entry["name"], topic_count, tuple(fields), None)
-
-
 class EventCatalog:
-    """The decoding plans of every event of the platform's contracts, by address and topic.
+    """The decoders of every event of the platform's contracts, by address and topic.
 
     Args:
         contracts: Address to the ABI of the contract deployed there.
     """
 
     def __init__(self, contracts: Mapping[str, ContractAbi]) -> None:
-        self._plans: dict[str, dict[str, EventPlan]] = {}
+        self._decoders: dict[str, dict[str, EventDecoder]] = {}
         for address, abi in contracts.items():
             self.add(address, abi)
         self.unknown = 0
 
     def add(self, address: str, abi: ContractAbi | None) -> None:
         """Read this contract's logs too; with no ABI, every log of it is kept undecoded."""
-        plans: dict[str, EventPlan] = {}
+        decoders: dict[str, EventDecoder] = {}
         if abi is not None:
-            for entry in abi.abi:
-                if entry.get("type") == "event" and not entry.get("anonymous"):
-                    topic, plan = plan_event(entry, abi)
-                    plans["0x" + topic.hex()] = plan
-        self._plans[address.lower()] = plans
+            for event in abi.events:
+                decoders["0x" + event.topic.hex()] = event.decoder(HEX_WORDS)
+        self._decoders[address.lower()] = decoders
 
     def __contains__(self, address: object) -> bool:
-        return isinstance(address, str) and address.lower() in self._plans
+        return isinstance(address, str) and address.lower() in self._decoders
 
     @property
     def addresses(self) -> list[str]:
         """The contract addresses, lowercase."""
-        return list(self._plans)
+        return list(self._decoders)
 
     def decode(self, raw: Mapping[str, Any], block_time: int) -> Event | None:
         """One ``eth_getLogs`` log object, decoded; None (and counted) if it is no known event."""
         topics: list[str] = raw["topics"]
         address = raw["address"].lower()
-        plan = self._plans.get(address, {}).get(topics[0].lower()) if topics else None
-        if plan is None or len(topics) != plan.topic_count:
-            self.unknown += 1
-            return None
+        decoder = self._decoders.get(address, {}).get(topics[0].lower()) if topics else None
         try:
-            args = plan.decode(topics, raw["data"])
+            args = None if decoder is None else decoder.decode(topics, raw["data"])
         except (ValueError, IndexError, TypeError):  # not the shape its topic promises
+            args = None
+        if args is None:
             self.unknown += 1
             return None
+        assert decoder is not None
         return Event(
             int(raw["blockNumber"], 16),
             int(raw["logIndex"], 16),
@@ -214,7 +94,7 @@ class EventCatalog:
             block_time,
             raw["transactionHash"].lower(),
             address,
-            plan.name,
+            decoder.name,
             topics[1].lower() if len(topics) > 1 else None,
             args,
         )

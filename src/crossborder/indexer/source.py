@@ -44,7 +44,7 @@ class ChainSource:
 
     Args:
         rpc: The node.
-        catalog: The platform contracts' addresses and event plans.
+        catalog: The platform contracts' addresses and event decoders.
     """
 
     def __init__(self, rpc: RpcClient, catalog: EventCatalog) -> None:

@@ -1,5 +1,6 @@
-"""The indexer's decoding against eth_abi on every log of the story, and what becomes of events
-the indexer cannot project: nothing the chain said is silently lost."""
+"""The one event decoder (``chain.abi``) against eth_abi on every log of the story, in both of
+its forms (the indexer's hex and the SDK's bytes), and what becomes of events the indexer cannot
+project: nothing the chain said is silently lost."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from typing import Any
 from eth_abi.abi import decode
 from sqlalchemy import select
 
-from crossborder.chain.abi import ContractAbi, canonical_type
+from crossborder.chain.abi import ContractAbi, canonical_type, json_value
 from crossborder.indexer import Indexer, IndexerConfig, Store, scenario_codes
 from crossborder.indexer import schema as s
-from crossborder.indexer.events import EventCatalog, normalise
+from crossborder.indexer.events import EventCatalog
 from crossborder.indexer.projections import RAW_ONLY, all_projections, projected_events
 
 from .conftest import dump, index
@@ -31,7 +32,7 @@ def _logs(world: World) -> list[dict[str, Any]]:
 
 
 def _eth_abi(entry: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[str, Any]:
-    """What eth_abi decodes from a log, in the store's JSON form."""
+    """What eth_abi decodes from a log."""
     inputs = entry["inputs"]
     plain = [p for p in inputs if not p.get("indexed")]
     values = iter(decode([canonical_type(p) for p in plain], bytes.fromhex(raw["data"][2:])))
@@ -42,12 +43,15 @@ def _eth_abi(entry: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[str, Any]
             (args[p["name"]],) = decode([canonical_type(p)], bytes.fromhex(next(topics)[2:]))
         else:
             args[p["name"]] = next(values)
-    return {k: normalise(v) for k, v in args.items()}
+    return args
 
 
 def test_every_log_decodes_as_eth_abi_decodes_it(world: World) -> None:
+    """The indexer's catalog (hex words, JSON values) and ``ContractAbi.decode_log`` (bytes,
+    eth_abi's values), both the one decoder of ``chain.abi``, give eth_abi's values."""
     contracts = {address: world.abis[name] for name, address in world.deployment.contracts.items()}
     catalog = EventCatalog(contracts)
+    by_address = {address.lower(): abi for address, abi in contracts.items()}
     by_topic = {
         (address.lower(), "0x" + abi.event_topic(e["name"]).hex()): e
         for address, abi in contracts.items()
@@ -59,7 +63,13 @@ def test_every_log_decodes_as_eth_abi_decodes_it(world: World) -> None:
         event = catalog.decode(raw, 0)
         assert event is not None, raw
         entry = by_topic[(raw["address"].lower(), raw["topics"][0])]
-        assert event.args == _eth_abi(entry, raw), event.name
+        expected = _eth_abi(entry, raw)
+        assert event.args == {k: json_value(v) for k, v in expected.items()}, event.name
+        topics = [bytes.fromhex(t[2:]) for t in raw["topics"]]
+        abi = by_address[raw["address"].lower()]
+        decoded = abi.decode_log(topics, bytes.fromhex(raw["data"][2:]))
+        assert decoded is not None and decoded.name == event.name
+        assert decoded.args == expected, event.name
         seen[event.name] += 1
     assert catalog.unknown == 0
     for name in (
