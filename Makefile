@@ -20,8 +20,12 @@ CONTRACTS := $(shell find contracts -name '*.vy' -o -name '*.vyi')
 up: deps compile
 	crossborder up
 
-test: deps compile lint
+test: deps compile lint browser
 	pytest -q tests
+
+# Debian's chromium and Noto CJK fonts for the console's end-to-end tests (idempotent).
+browser:
+	bash scripts/chromium.sh > /dev/null
 
 deps: $(PY_STAMP) $(NODE_STAMP)
 

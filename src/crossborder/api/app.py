@@ -17,7 +17,7 @@ from .. import __version__
 from .deps import GatewayDep
 from .gateway import Gateway
 from .problems import PROBLEM_MEDIA_TYPE, install, problem_responses
-from .routes import consents, documents, events, financings, reports
+from .routes import consents, console, documents, events, financings, reports
 
 TITLE = "crossborder gateway"
 DESCRIPTION = """\
@@ -49,7 +49,7 @@ def create_app(gateway: Gateway | None = None) -> FastAPI:
     app = FastAPI(title=TITLE, version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.gateway = gateway
     install(app)
-    for module in (financings, documents, consents, reports, events):
+    for module in (financings, documents, consents, reports, events, console):
         app.include_router(module.router)
 
     @app.get(

@@ -7,6 +7,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
@@ -23,6 +24,10 @@ from ..domain.documents import DOCUMENT_KINDS, document_fingerprint
 from ..errors import InvalidInput, NotDeployed
 from ..settings import Settings, get_settings
 from .common import console, friendly, node_url
+from .serve import DEFAULT_PORT
+
+if TYPE_CHECKING:
+    from ..services.platform import Platform
 
 
 def _devnet(settings: Settings) -> Devnet:
@@ -154,7 +159,7 @@ def demo_cmd() -> None:
     _run_demo(get_settings())
 
 
-def _run_demo(settings: Settings) -> None:
+def _run_demo(settings: Settings) -> Platform:
     from ..demo import run_story, write_names
     from ..services.platform import Platform
 
@@ -175,17 +180,31 @@ def _run_demo(settings: Settings) -> None:
         f"statistics: [bold]crossborder report firm-stats --regulator --names {names}[/]"
         " (under `make up` the indexer follows the chain; else run `crossborder index` first)"
     )
+    return platform
+
+
+GATEWAY_PORT = DEFAULT_PORT  # `crossborder serve`'s
+UP_TOKEN_LABEL = "crossborder up: "
 
 
 @cli.command("up")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=GATEWAY_PORT,
+    show_default=True,
+    envvar="CROSSBORDER_GATEWAY_PORT",
+    help="the gateway and web console's port on 127.0.0.1 (another free one when taken)",
+)
 @friendly
-def up_cmd() -> None:
-    """Starts the devnet, deploys, runs the demo, follows it with the indexer until Ctrl-C.
+def up_cmd(port: int) -> None:
+    """Starts the devnet, deploys, runs the demo, follows it with the indexer and serves the
+    gateway with its web console (with a token per demo operator) until Ctrl-C.
 
-    The node and the indexer are watched: an indexer that dies is said and restarted; if the
-    node goes, or the indexer keeps dying, it says so and exits non-zero.
+    The node, the indexer and the gateway are watched: an indexer or gateway that dies is said
+    and restarted; if the node goes, or a part keeps dying, it says so and exits non-zero.
     """
-    from .up import Supervisor
+    from .up import GatewayProcess, Supervisor
 
     settings = get_settings()
     net = _devnet(settings)
@@ -195,12 +214,20 @@ def up_cmd() -> None:
         started = True
     stop = threading.Event()
     supervisor: Supervisor | None = None
+    gateway: GatewayProcess | None = None
     try:
         _ensure_deployed(settings)
-        _run_demo(settings)
-        supervisor = Supervisor(net, _indexer_job(settings), _shout)
+        platform = _run_demo(settings)
+        data = _gateway_dir(settings)
+        gateway = GatewayProcess(
+            _free(port), data, _store_url(settings), data / "serve.log", extra=("--poll", "0.5")
+        )
+        supervisor = Supervisor(net, _indexer_job(settings), _shout, gateway=gateway)
         supervisor.start(stop)
         console.print(f"indexer following into {_store_url(settings)}")
+        gateway.start()
+        gateway.wait_ready()
+        _show_console(gateway.url, _demo_tokens(platform, data), data / "demo-tokens.txt")
         console.print(f"[green]platform up[/] at {net.url} — Ctrl-C to stop")
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         supervisor.watch(stop)
@@ -208,6 +235,8 @@ def up_cmd() -> None:
         pass
     finally:
         stop.set()
+        if gateway is not None:
+            gateway.stop()
         if supervisor is not None:
             supervisor.join(timeout=30)
         if started:
@@ -215,6 +244,84 @@ def up_cmd() -> None:
             net.stop()
             if running:
                 console.print("devnet stopped (state saved)")
+
+
+def _gateway_dir(settings: Settings) -> Path:
+    """The gateway's folder, as `crossborder serve` and `crossborder token` find it."""
+    import os
+
+    named = os.environ.get("CROSSBORDER_GATEWAY_DIR")
+    return Path(named) if named else settings.devnet_dir / "gateway"
+
+
+def _free(port: int) -> int:
+    """``port``, or a free one when it is taken (said)."""
+    import socket
+
+    from ..chain.devnet import free_port
+
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) != 0:
+            return port
+    other = free_port()
+    console.print(f"[yellow]port {port} is taken:[/] the gateway listens on {other} instead")
+    return other
+
+
+def _demo_tokens(platform: Platform, data: Path) -> list[tuple[str, str, str]]:
+    """A fresh gateway token for each demo operator the console serves (the regulator's admin,
+    each bank's operators): (who, role, token). The tokens of the last `up` are revoked; they
+    are also written, readable by the owner only, to ``data/demo-tokens.txt``."""
+    import os
+
+    from ..api.store import GatewayStore
+    from ..demo import onboard
+    from ..domain.codes import STAGE_LABELS, Stage
+
+    signers = dev_signers(platform.deployment.chain_id, 30)
+    demo = onboard(platform, signers)  # onboarded already: who is who, nothing sent
+    operators: list[tuple[str, str, Signer]] = [
+        ("外汇局 Regulator", "监管统计 statistics, drill-down", signers[0])
+    ]
+    for name, bank in demo.banks.items():
+        for stage, signer in bank.signers.items():
+            role = STAGE_LABELS[stage]
+            if stage is Stage.APPLY:  # the senior operator also reviews others' applications
+                role = "代申请, 审核 apply on behalf, review"
+            operators.append((name, role, signer))
+        operators.append((name, STAGE_LABELS[Stage.STATISTICS], bank.statistician))
+    store = GatewayStore(data / "gateway.sqlite")
+    try:
+        for old in store.tokens():
+            if old.label.startswith(UP_TOKEN_LABEL) and old.revoked_at is None:
+                store.revoke(old.id)
+        tokens = [
+            (who, role, store.issue(signer.address, f"{UP_TOKEN_LABEL}{who} {role}")[1])
+            for who, role, signer in operators
+        ]
+    finally:
+        store.close()
+    listing = data / "demo-tokens.txt"
+    with os.fdopen(
+        os.open(listing, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8"
+    ) as out:
+        out.write("".join(f"{w}\t{r}\t{t}\n" for w, r, t in tokens))
+    os.chmod(listing, 0o600)  # a file left by an older version keeps its mode otherwise
+    return tokens
+
+
+def _show_console(url: str, tokens: list[tuple[str, str, str]], listing: Path) -> None:
+    table = Table(title=f"web console 控制台: {url}/console/ — sign in with a token (登录令牌)")
+    table.add_column("who")
+    table.add_column("role 角色")
+    table.add_column("token", no_wrap=True, overflow="ignore")
+    for who, role, secret in tokens:
+        table.add_row(who, role, secret)
+    console.print(table)
+    console.print(
+        f"gateway (REST API) at {url}/v1 · web console at [bold]{url}/console/[/]"
+        f" · tokens also in {escape(str(listing))}"
+    )
 
 
 def _shout(message: str) -> None:

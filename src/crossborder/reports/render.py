@@ -5,16 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from collections import defaultdict
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from ..errors import InvalidInput
 from ..indexer.schema import REPORTING_TZ, REPORTING_TZ_NAME
 from .model import Column, Report
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FORMATS = ("table", "csv", "xlsx", "json")
 
@@ -129,10 +134,57 @@ def write(report: Report, fmt: str, path: Path | None) -> str | None:
     return None
 
 
-def write_chart(report: Report, path: Path) -> None:
-    """Draw the report's chart (time series or breakdown) into a PNG.
+# Debian's fonts-noto-cjk: the family the PNG charts draw Chinese labels with.
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP")
+log = logging.getLogger("crossborder.reports")
 
-    A time series sums the value per period and currency; a breakdown sums it per label.
+
+@cache
+def cjk_font() -> str | None:
+    """The Noto Sans CJK family matplotlib can draw Chinese with, or None when it is missing.
+
+    Fonts installed after matplotlib built its font cache are not in it: the system's Noto CJK
+    files are then added to the font manager here, once.
+    """
+    from matplotlib import font_manager
+
+    def found() -> str | None:
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        for family in CJK_FAMILIES:
+            if family in names:
+                return family
+        return next((n for n in sorted(names) if n.startswith("Noto Sans CJK")), None)
+
+    family = found()
+    if family is None:
+        for path in font_manager.findSystemFonts():
+            if "notosanscjk" in Path(path).name.lower().replace("-", ""):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        family = found()
+    return family
+
+
+def _unit(report: Report, value_key: str, currencies: set[str], chinese: bool) -> str:
+    """What a value axis counts: the currency of amounts (or that each is in its own)."""
+    column = next(c for c in report.columns if c.key == value_key)
+    if column.kind != "amount":
+        return ""
+    if len(currencies) == 1:
+        return f" ({next(iter(currencies))})"
+    each = "各币种原币 each in its currency" if chinese else "each in its currency"
+    return f" ({', '.join(sorted(currencies))}: {each})"
+
+
+def chart_figure(report: Report) -> Figure:
+    """The report's chart (time series or breakdown) as a matplotlib figure; the caller closes
+    it (``plt.close``).
+
+    A time series sums the value per period and currency; a breakdown sums it per label. Labels
+    are Chinese and English in Noto Sans CJK (Debian's fonts-noto-cjk); without that font, in
+    English only, said in one warning line. A value axis names its unit (the currency).
 
     Raises:
         InvalidInput: The report has no chart or no rows.
@@ -145,46 +197,80 @@ def write_chart(report: Report, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+
+    family = cjk_font()
+    chinese = family is not None
+    if not chinese:
+        log.warning(
+            "no CJK font (Noto Sans CJK, Debian's fonts-noto-cjk) found: chart labels in English"
+        )
+
+    def label(column: Column) -> str:
+        return f"{column.zh} {column.english}" if chinese else column.english
 
     kind, x_key, y_key = report.chart
     columns = {c.key: c for c in report.columns}
-    # English labels: the default fonts have no CJK glyphs.
-    y_label = columns[y_key].en
-    figure, axes = plt.subplots(figsize=(10, 5.5))
-    if kind == "series":
-        series: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        for row in report.rows:
-            series[row.get("currency", "")][row[x_key]] += row[y_key] or 0
-        periods = sorted({p for values in series.values() for p in values})
-        for currency, values in sorted(series.items()):
-            axes.plot(
-                periods, [float(values.get(p, 0)) for p in periods], marker="o", label=currency
-            )
-        axes.set_xlabel(columns[x_key].english)
-        axes.legend()
-        axes.tick_params(axis="x", rotation=45)
-    else:
-        totals: dict[str, Decimal] = defaultdict(Decimal)
-        for row in report.rows:
-            label = str(row[x_key])
-            if "currency" in row and columns[y_key].kind == "amount":
-                label = f"{label} ({row['currency']})"
-            totals[label] += Decimal(row[y_key] or 0)
-        labels = sorted(totals, key=lambda k: totals[k])
-        axes.barh([_short(k) for k in labels], [float(totals[k]) for k in labels])
-        axes.set_xlabel(y_label)
-        if columns[y_key].kind != "amount":  # counts: no fractional ticks
-            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_title(report.en)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    currencies = {str(row["currency"]) for row in report.rows if row.get("currency")}
+    y_label = label(columns[y_key]) + _unit(report, y_key, currencies, chinese)
+    fonts = [family, "DejaVu Sans"] if family else ["DejaVu Sans"]
+    with plt.rc_context({"font.family": fonts}):
+        figure, axes = plt.subplots(figsize=(10, 5.5))
+        if kind == "series":
+            series: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+            for row in report.rows:
+                series[row.get("currency", "")][row[x_key]] += row[y_key] or 0
+            periods = sorted({p for values in series.values() for p in values})
+            for currency, values in sorted(series.items()):
+                axes.plot(
+                    periods, [float(values.get(p, 0)) for p in periods], marker="o", label=currency
+                )
+            axes.set_xlabel(label(columns[x_key]))
+            axes.set_ylabel(y_label)
+            if columns[y_key].kind == "amount":
+                axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+            axes.legend(title="币种 currency" if chinese else "currency")
+            axes.tick_params(axis="x", rotation=45)
+        else:
+            totals: dict[str, Decimal] = defaultdict(Decimal)
+            for row in report.rows:
+                text = str(row[x_key])
+                if "currency" in row and columns[y_key].kind == "amount":
+                    text = f"{text} ({row['currency']})"
+                totals[text] += Decimal(row[y_key] or 0)
+            labels = sorted(totals, key=lambda k: totals[k])
+            axes.barh([_short(k, chinese) for k in labels], [float(totals[k]) for k in labels])
+            axes.set_xlabel(y_label)
+            axes.set_ylabel(label(columns[x_key]))
+            if columns[y_key].kind == "amount":
+                axes.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+            else:  # counts: no fractional ticks
+                axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_title(f"{report.zh} {report.en}" if chinese else report.en)
+        figure.tight_layout()
+    return figure
 
 
-def _short(label: str) -> str:
-    # Fingerprints are long; CJK glyphs may be missing from the default font, English is not.
+def write_chart(report: Report, path: Path) -> None:
+    """Draw the report's chart (``chart_figure``) into a PNG.
+
+    Raises:
+        InvalidInput: The report has no chart or no rows.
+    """
+    import matplotlib.pyplot as plt
+
+    figure = chart_figure(report)
+    try:
+        figure.savefig(path, dpi=120)
+    finally:
+        plt.close(figure)
+
+
+def _short(label: str, chinese: bool = False) -> str:
+    # Fingerprints are long; without a CJK font, only a label's English part can be drawn.
     if label.startswith("0x") and len(label) > 14:
         return label[:10] + "…"
+    if chinese:
+        return label
     ascii_part = "".join(ch for ch in label if ord(ch) < 128).strip()
     return ascii_part or label
