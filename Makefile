@@ -15,7 +15,7 @@ NODE_STAMP := $(ROOT)/node_modules/.installed
 BUILD := $(ROOT)/.build/__local__.json
 CONTRACTS := $(shell find contracts -name '*.vy' -o -name '*.vyi')
 
-.PHONY: up test deps compile lint unit integration stateful bench clean
+.PHONY: up test deps compile lint browser unit integration stateful bench clean
 
 up: deps compile
 	crossborder up
