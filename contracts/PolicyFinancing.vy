@@ -252,8 +252,8 @@ def declare_shipment(declaration: bytes32, policy: bytes32, insured: uint64):
     self._own_policy(policy)
     assert insured != 0, "policy: invalid limit or currency"
     assert self._shipments[declaration].policy == empty(bytes32), "policy: shipment already declared"
-    # The insured firm's own registered declaration: at financing, the ledger then checks
-    # that the applicant firm owns it, so the policy's firm needs no second look.
+    # The insured firm's own registered declaration (checked again, through the applicant
+    # firm, when it is financed).
     assert staticcall lifecycle.LEDGER.is_owned_by(codes.DOC_EXPORT_DECLARATION, declaration, self._policies[policy].firm), "policy: the declaration is not the insured firm's registered export declaration"
     self._shipments[declaration] = Shipment(policy=policy, word=convert(insured, uint256))
     log ShipmentDeclared(declaration=declaration, policy=policy, insured=convert(insured, uint256))
@@ -406,6 +406,9 @@ def apply(
         assert (held + amounts[i]) * RATIO_SCALE <= (shipment.word & _U64) * ratio, "policy: the amount exceeds the insured amount times the bank's advance ratio"
         total += amounts[i]
     assert self._policies[policy].assignee == bank, "policy: the policy's claim rights are not assigned to this bank"
+    # A declaration voided and registered again may belong to another firm by now: the
+    # policy's insured firm must be the applicant (the ledger then checks the declaration's).
+    assert self._policies[policy].firm == firm, "policy: the firm is not the insured firm"
     terms: uint256 = self._policies[policy].terms
     assert block.timestamp <= terms >> _VALID_SHIFT, "policy: the policy has expired"
     assert convert(currency, uint256) == (terms >> _CURRENCY_SHIFT) & _U16, "policy: the currency is not the policy's"

@@ -495,6 +495,10 @@ REVERTS: dict[str, tuple[type[CrossborderError], str]] = {
         InvalidInput,
         "the declaration is not a shipment declared under a policy (投保申报)",
     ),
+    "policy: the firm is not the insured firm": (
+        InvalidInput,
+        "the firm is not the policy's insured firm",
+    ),
     "policy: the declaration is not the insured firm's registered export declaration": (
         InvalidInput,
         "the shipment's declaration must be the insured firm's registered export declaration",

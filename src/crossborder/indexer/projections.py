@@ -492,36 +492,45 @@ def _document_key(event: Event) -> Key:
     return (event.args["doc_type"], event.args["fingerprint"])
 
 
-def _links_of(conn: Connection, keys: Iterable[Key]) -> dict[Key, str]:
-    """The ledger's links of these (type, fingerprint) documents, from ``document_links``."""
-    t = s.document_links
-    found: dict[Key, str] = {}
-    for chunk in _chunks(sorted(set(keys))):
-        query = select(t.c.doc_type, t.c.fingerprint, t.c.declaration).where(
-            tuple_(t.c.doc_type, t.c.fingerprint).in_(chunk)
-        )
-        for r in conn.execute(query):
-            found[(r.doc_type, r.fingerprint)] = r.declaration
-    return found
-
-
 class DocumentLinks(EntityProjection):
-    """The ledger's links of documents of the goods to the export declarations of the same goods.
+    """The ledger's links of documents of the goods to the export declarations of the same goods,
+    as its ``linked_declaration`` view shows them.
 
-    Set once (``DocumentLinked``) and never removed: the ledger keeps a link when the document
-    is voided, so this table outlives ``documents`` rows (folded before them).
+    A document is linked once while it lives (``DocumentLinked``); voiding it drops the link
+    (``DocumentVoided`` deletes the row), so a document registered again is unlinked until it is
+    linked again, to the same declaration or another. A void is also a creating event, so that
+    voiding a document never linked (the bulk of voids) contradicts nothing; the rows a void
+    deletes are looked up all the same.
     """
 
     table = s.document_links
     key_columns = ("doc_type", "fingerprint")
-    events = frozenset({"DocumentLinked"})
-    creators = frozenset({"DocumentLinked"})
+    events = frozenset({"DocumentLinked", "DocumentVoided"})
+    creators = frozenset({"DocumentLinked", "DocumentVoided"})
 
     def key(self, event: Event) -> Key:
         return _document_key(event)
 
-    def apply(self, row: Row | None, event: Event) -> Row:
+    def _keys_to_load(self, events: Sequence[Event], careful: bool = False) -> list[Key]:
+        keys = super()._keys_to_load(events, careful)
+        if careful:
+            return keys
+        # The fast path does not look creators up, but a void must find the link it deletes
+        # (only documents of the goods are ever linked: never declarations).
+        known = set(keys)
+        for event in events:
+            if event.name != "DocumentVoided":
+                continue
+            key = self._key_or_none(event)
+            if key is not None and key[0] not in UNLINKED_TYPES and key not in known:
+                known.add(key)
+                keys.append(key)
+        return keys
+
+    def apply(self, row: Row | None, event: Event) -> Row | None:
         a = event.args
+        if event.name == "DocumentVoided":
+            return None  # the link, if any, goes with the document
         if row is not None:
             raise ProjectionError(
                 f"document {a['fingerprint']} of type {a['doc_type']} linked twice"
@@ -540,8 +549,8 @@ class Documents(EntityProjection):
     """The ledger's live documents by (type, fingerprint), as its ``document`` view shows them,
     with the declaration a document of the goods is linked to (its ``linked_declaration``).
 
-    A voided document's row is deleted; registering it again starts a new row, linked as the
-    ledger still links it (``document_links``, folded first).
+    A voided document's row is deleted, and its link with it; registering it again starts a new
+    row, unlinked until a ``DocumentLinked`` links it again.
     """
 
     table = s.documents
@@ -551,32 +560,6 @@ class Documents(EntityProjection):
         | HOLD_EVENTS
     )
     creators = frozenset({"DocumentRegistered"})
-
-    def __init__(self) -> None:
-        self._links: dict[Key, str] = {}
-
-    def fold(
-        self,
-        conn: Connection,
-        events: Sequence[Event],
-        *,
-        fresh: bool = False,
-        anomalies: list[Anomaly] | None = None,
-        careful: bool = False,
-    ) -> int:
-        # Only documents of the goods are ever linked (never declarations, the bulk of them).
-        registered = [
-            key
-            for e in events
-            if e.name == "DocumentRegistered"
-            and (key := self._key_or_none(e)) is not None
-            and key[0] not in UNLINKED_TYPES
-        ]
-        self._links = _links_of(conn, registered) if registered else {}
-        try:
-            return super().fold(conn, events, fresh=fresh, anomalies=anomalies, careful=careful)
-        finally:
-            self._links = {}
 
     def key(self, event: Event) -> Key:
         return _document_key(event)
@@ -599,7 +582,7 @@ class Documents(EntityProjection):
                 "issued_day": word.issued_day,
                 "held": word.held,
                 "held_since": word.since or None,
-                "linked_declaration": self._links.get(_document_key(event)),
+                "linked_declaration": None,  # the ledger registers a document unlinked
                 "registered_at": event.block_time,
                 "updated_block": event.block_number,
             }
@@ -607,8 +590,7 @@ class Documents(EntityProjection):
         if name == "DocumentVoided":
             return None
         if name == "DocumentLinked":
-            linked = row["linked_declaration"]
-            if linked is not None and linked != a["declaration"]:
+            if row["linked_declaration"] is not None:
                 raise ProjectionError(
                     f"document {a['fingerprint']} of type {a['doc_type']} linked twice"
                 )
@@ -664,45 +646,49 @@ class Holds(EntityProjection):
 
     def _links_held(self, conn: Connection, events: Sequence[Event]) -> dict[tuple[int, int], str]:
         """For each hold taken on an export declaration (by its event's position): the cited
-        document linked to it that the same financing holds, if any (``document_links``,
-        folded first; the document's hold is in these events or already in the table)."""
+        document it was taken through, if any.
+
+        The ledger logs a linked document's hold and, as the very next log of the same
+        transaction, the same financing's hold on the declaration the document is linked to (a
+        declaration cited itself follows no hold of another type). The previous log tells, then,
+        whatever the document's link is by now: voiding a document drops its link, and the
+        document registered again may be linked to another declaration. That log is in these
+        events, or else (a replay of some entities only) in ``raw_events``, which keeps them all.
+        """
         on_declarations: list[tuple[Event, Key]] = []
-        held: set[Key] = set()
         for e in events:
             if e.name != "AmountHeld":
                 continue
             key = self._key_or_none(e)
-            if key is None:
-                continue
-            held.add(key)
-            if key[2] == DECLARATION:
+            if key is not None and key[2] == DECLARATION:
                 on_declarations.append((e, key))
         if not on_declarations:
             return {}
-        links = s.document_links
-        linked: dict[str, list[tuple[int, str]]] = {}
-        declarations = sorted({key[3] for _, key in on_declarations})
-        for chunk in _chunks(declarations):
-            query = select(links.c.doc_type, links.c.fingerprint, links.c.declaration).where(
-                links.c.declaration.in_(chunk)
+        by_position = {(e.block_number, e.log_index): e for e in events}
+        missing = sorted(
+            {(e.block_number, e.log_index - 1) for e, _ in on_declarations if e.log_index > 0}
+            - set(by_position)
+        )
+        raw = s.raw_events
+        for chunk in _chunks(missing):
+            where = (raw.c.event == "AmountHeld") & tuple_(raw.c.block_number, raw.c.log_index).in_(
+                chunk
             )
-            for r in conn.execute(query):
-                linked.setdefault(r.declaration, []).append((r.doc_type, r.fingerprint))
-        candidates: dict[tuple[int, int], list[Key]] = {}
-        for e, (scenario, fid, _, declaration) in on_declarations:
-            documents = linked.get(declaration)
-            if documents:
-                candidates[(e.block_number, e.log_index)] = [
-                    (scenario, fid, doc_type, fp) for doc_type, fp in documents
-                ]
-        wanted = sorted({k for keys in candidates.values() for k in keys} - held)
-        held |= set(self._load(conn, wanted)) if wanted else set()
+            for found in load_events(conn, where):
+                by_position[(found.block_number, found.log_index)] = found
         via: dict[tuple[int, int], str] = {}
-        for position, keys in candidates.items():
-            for key in keys:
-                if key in held:
-                    via[position] = key[3]
-                    break
+        for e, (scenario, fid, _, _) in on_declarations:
+            before = by_position.get((e.block_number, e.log_index - 1))
+            if before is None or before.name != "AmountHeld" or before.tx_hash != e.tx_hash:
+                continue
+            through = self._key_or_none(before)
+            # The same financing's hold on a document of the goods, not on a declaration.
+            if (
+                through is not None
+                and through[:2] == (scenario, fid)
+                and through[2] not in UNLINKED_TYPES
+            ):
+                via[(e.block_number, e.log_index)] = through[3]
         return via
 
     def key(self, event: Event) -> Key:
@@ -1346,7 +1332,7 @@ def all_projections(scenarios: Mapping[str, int]) -> list[Projection]:
         ScenarioRoles(),
         Services(),
         ScenarioContracts(),
-        DocumentLinks(),  # before the documents and holds, which read the links
+        DocumentLinks(),
         Documents(),
         Holds(),
         Financings(scenarios),

@@ -180,8 +180,8 @@ documents = Table(
 Index("ix_documents_fingerprint", documents.c.fingerprint)
 
 # The ledger's links (``DocumentLinked``): a document of the goods to the export declaration of
-# the same goods. A link is set once and outlives the document's row: the ledger keeps it when
-# the document is voided, so a document registered again is linked again.
+# the same goods. Voiding the document drops its link (``DocumentVoided``): registered again, it
+# is unlinked until its provider links it again.
 document_links = Table(
     "document_links",
     metadata,

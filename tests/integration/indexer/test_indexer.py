@@ -112,7 +112,19 @@ def test_projections_equal_the_chain_views(world: World, store_kind: str, tmp_pa
         (index_of,) = world.view(LEDGER, "registrar_index", _b(registrars[row["doc_type"]]))
         assert row["registrar"] == index_of
     # Every hold record as the ledger's `hold_record` view: live and consumed; a hold on a
-    # linked declaration names the cited document it was taken through.
+    # linked declaration names the cited document it was taken through, linked to it then (a
+    # document voided since lost that link, and may be linked to another declaration now).
+    raw = _rows(store, s.raw_events)
+    ever_linked: dict[tuple[int, str], set[str]] = {}
+    for r in raw:
+        if r["event"] == "DocumentLinked":
+            key = (r["args"]["doc_type"], r["args"]["fingerprint"])
+            ever_linked.setdefault(key, set()).add(r["args"]["declaration"])
+    voided = {
+        (r["args"]["doc_type"], r["args"]["fingerprint"])
+        for r in raw
+        if r["event"] == "DocumentVoided"
+    }
     by_key = {
         (h["scenario_address"], h["financing_id"], h["doc_type"], h["fingerprint"]): h
         for h in holds
@@ -140,8 +152,9 @@ def test_projections_equal_the_chain_views(world: World, store_kind: str, tmp_pa
             if (sc, fid, fp) == (h["scenario_address"], h["financing_id"], h["via"])
         ]
         (through,) = cited
+        assert h["fingerprint"] in ever_linked[(through["doc_type"], h["via"])]
         (linked,) = world.view(LEDGER, "linked_declaration", through["doc_type"], _b(h["via"]))
-        assert _hex(linked) == h["fingerprint"]
+        assert _hex(linked) == h["fingerprint"] or (through["doc_type"], h["via"]) in voided
         assert (through["amount"], through["live"], through["consumed"]) == (
             h["amount"],
             h["live"],
@@ -302,7 +315,8 @@ def test_a_linked_waybill_holds_once_per_financing_on_both_documents(
     """A logistics financing of a linked waybill holds its amount on the waybill and on the
     declaration; another bank is refused on the waybill; the declaration's rest is financed as
     a receivable; a declaration used up first refuses its free waybill; a linked waybill voided
-    and registered again is linked still."""
+    is unlinked, registered again and linked to another declaration, where it then holds (its
+    first financing's hold stays on the first declaration, through it)."""
     assert world.linked_financed and world.linked_refused and world.transport_again
     store = index(world, fresh_store_url(store_kind, tmp_path))
     logistics = world.deployment.contracts[LOGISTICS].lower()
@@ -353,24 +367,39 @@ def test_a_linked_waybill_holds_once_per_financing_on_both_documents(
         (refused,) = [a for a in attempts if a["fingerprint"] == waybill and a["reason"]]
         assert refused["reason"] == int(Reason.DUPLICATE), "its declaration is used up"
     raw = _rows(store, s.raw_events)
-    for doc_type, number in world.transport_again:
+    links = {
+        (r["doc_type"], r["fingerprint"]): r["declaration"] for r in _rows(store, s.document_links)
+    }
+    for (doc_type, number), first, again in world.transport_again:
         waybill = "0x" + world.document_fp(doc_type, number).hex()
+        first_hex = "0x" + world.fp.declaration(first).hex()
+        again_hex = "0x" + world.fp.declaration(again).hex()
         events = [
             r["event"]
             for r in raw
             if r["topic1"] == waybill
             and r["event"] in ("DocumentRegistered", "DocumentVoided", "DocumentLinked")
         ]
-        assert events[:4] == [
+        assert events == [
             "DocumentRegistered",
             "DocumentLinked",
             "DocumentVoided",
             "DocumentRegistered",
+            "DocumentLinked",
         ]
         (linked,) = world.view(LEDGER, "linked_declaration", doc_type, _b(waybill))
-        assert documents[(doc_type, waybill)]["linked_declaration"] == _hex(linked) != ZERO_HEX
-        assert any(h["fingerprint"] == waybill and h["via"] is None for h in holds)
-        assert any(h["via"] == waybill for h in holds), "held through its link after all"
+        assert _hex(linked) == again_hex != first_hex
+        assert documents[(doc_type, waybill)]["linked_declaration"] == again_hex
+        assert links[(doc_type, waybill)] == again_hex
+        on_waybill = [h for h in holds if h["fingerprint"] == waybill]
+        assert len(on_waybill) == 2 and all(h["via"] is None for h in on_waybill)
+        through = sorted(
+            (h["financing_id"], h["fingerprint"], h["amount"]) for h in holds if h["via"] == waybill
+        )
+        assert [(fp, amount) for _, fp, amount in through] == [
+            (first_hex, 100_00),  # the withdrawn financing's, before the void
+            (again_hex, 100_00),  # the kept one's, through the new link
+        ], "each financing's declaration hold names the waybill it was taken through"
     store.close()
 
 

@@ -12,7 +12,8 @@ the firm's signed assignment of its claim rights to a bank, advance ratios, poli
 loss notices, claims paid and declined, and a paid claim applied as a repayment. The logistics
 story: waybills and a bill of lading, a waybill linked to the declaration of the same goods and
 financed at one bank, refused at another, the declaration's rest financed as a receivable, a
-linked declaration used up before its waybill, and a linked waybill voided and registered again.
+linked declaration used up before its waybill, and a linked waybill financed and withdrawn,
+voided (its link goes with it), registered again unlinked and linked to another declaration.
 Time jumps spread the activity over weeks, so that reports have several days and months.
 
 The world talks to the contracts through ``crossborder.chain`` only (ABIs, sender, deploy), not
@@ -237,7 +238,9 @@ class World:
     # (waybill, its declaration, units financed on the waybill, the declaration's rest)
     linked_financed: list[tuple[DocKey, str, int, int]] = field(default_factory=list)
     linked_refused: list[DocKey] = field(default_factory=list)
-    transport_again: list[DocKey] = field(default_factory=list)  # linked, voided, registered again
+    # Linked, financed, voided, registered again and linked to another declaration: (waybill,
+    # the declaration it was linked to first, the one it is linked to again).
+    transport_again: list[tuple[DocKey, str, str]] = field(default_factory=list)
 
     def hex_id(self, uscc: str) -> str:
         return "0x" + self.fp.participant(uscc).hex()
@@ -751,14 +754,17 @@ def _policy_used(world: World, policy: Policy) -> int:
 def apply_policy(
     world: World, rng: random.Random, policy: Policy, share: float
 ) -> Financing | None:
-    """The assignee bank finances covered shipments: each at most insured x its advance ratio
-    and what is left of the declaration, all within the buyer credit limit left."""
+    """The assignee bank finances covered shipments: each at most what insured x its advance
+    ratio leaves beside everything already held on the declaration (by any financing) and what
+    is left of the declaration, all within the buyer credit limit left."""
     assert policy.bank is not None
     ratio = ADVANCE_RATIOS[policy.bank.name]
     room = policy.limit - _policy_used(world, policy)
     cites: list[tuple[str, int]] = []
     for n in sorted(policy.covered):
-        cap = min(policy.shipments[n] * ratio // 10_000, world.left.get(n, 0), room)
+        left = world.left.get(n, 0)
+        held = world.documents[(EXPORT, n)].amount.to_minor() - left if left else 0
+        cap = min(policy.shipments[n] * ratio // 10_000 - held, left, room)
         units = int(cap * share)
         if units > 0:
             cites.append((n, units))
@@ -886,12 +892,13 @@ def logistics_story(world: World, rng: random.Random) -> None:
     """A waybill linked to the declaration of the same goods, financed at Bank A and refused
     at Bank B; the declaration's rest financed as a receivable (and not a unit more); a linked
     declaration used up before its waybill; an unlinked waybill and a bill of lading financed;
-    a free linked waybill voided and registered again (the ledger keeps its link)."""
+    a linked waybill financed and withdrawn, then voided (the ledger drops its link with it),
+    registered again unlinked, linked to another declaration and financed there."""
     bank_a, bank_b = world.bank("Bank A"), world.bank("Bank B")
     firm = rng.choice(world.firms).uscc
     code = rng.choice(["USD", "CNY"])
-    declared, used_up, spare = _fresh_declarations(
-        world, rng, firm, code, [1_000_00, 500_00, 300_00]
+    declared, used_up, spare, other = _fresh_declarations(
+        world, rng, firm, code, [1_000_00, 500_00, 300_00, 300_00]
     )
     waybill = Transport(WAYBILL, _reference(rng, "CR"), firm, 600_00, code, declared)
     second = Transport(WAYBILL, _reference(rng, "CR"), firm, 800_00, code, used_up)
@@ -927,17 +934,29 @@ def logistics_story(world: World, rng: random.Random) -> None:
     _apply_logistics(world, rng.choice(world.banks), plain, plain.face // 2)
     _apply_logistics(world, rng.choice(world.banks), lading, lading.face)
 
-    # A free linked waybill is voided and registered again: the ledger keeps its link.
+    # A linked waybill is financed through its link, and the financing withdrawn; the waybill,
+    # free again, is voided (a correction): its link goes with it. Registered again it is
+    # unlinked; the carrier links it to the declaration of other goods, where it is financed.
+    fid, withdrawn = _apply_logistics(world, bank_a, voided, 100_00)
+    assert fid is not None and world.left[spare] == 200_00
+    _act(world, withdrawn, Stage.APPLY, "withdraw")
+    _free(world, withdrawn, FinancingState.WITHDRAWN)
+    assert world.left[spare] == 300_00
     fp = world.document_fp(WAYBILL, voided.number)
     world.contracts.send(world.logistics, LEDGER, "void", int(WAYBILL), [fp])
     del world.transport[(int(WAYBILL), voided.number)]
-    again = Transport(WAYBILL, voided.number, firm, 250_00, code, spare)
+    again = Transport(WAYBILL, voided.number, firm, 250_00, code, other)
     register_transport(world, [replace(again, declaration=None)])
-    world.transport[(int(WAYBILL), again.number)] = again  # linked still, on the ledger
-    world.transport_again.append((int(WAYBILL), again.number))
+    (unlinked,) = world.view(LEDGER, "linked_declaration", int(WAYBILL), fp)
+    assert bytes(unlinked) == bytes(32), "registered again, the waybill is not linked"
+    world.contracts.send(
+        world.logistics, LEDGER, "link", int(WAYBILL), [fp], [world.fp.declaration(other)]
+    )
+    world.transport[(int(WAYBILL), again.number)] = again
+    world.transport_again.append(((int(WAYBILL), again.number), spare, other))
     fid, kept = _apply_logistics(world, bank_a, again, 100_00)
     assert fid is not None
-    assert world.left[spare] == 200_00
+    assert (world.left[spare], world.left[other]) == (300_00, 200_00)
     kept.parked = True  # live to the end: its holds on the waybill and the declaration too
 
 

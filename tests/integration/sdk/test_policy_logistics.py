@@ -103,17 +103,26 @@ def test_policy_financing_within_ratio_and_limit_and_only_at_the_assignee(platfo
 def test_the_buyer_limit_and_the_other_way_round(platform, demo):
     d1, number = insured(platform, demo, amount="1000.00", limit="900.00")
     insurer = InsurerDesk(platform, demo.insurer)
-    d2 = declare(platform, demo, "1000.00")
+    d2, d3 = declare(platform, demo, "1000.00"), declare(platform, demo, "1000.00")
     insurer.declare_shipment(d2.number, number, d2.amount)
-    insurer.confirm_cover(d2.number)
+    # Insured above its declared value: 1500 at 80 % leaves room beyond the declaration's 1000.
+    insurer.declare_shipment(d3.number, number, usd("1500.00"))
+    for d in (d2, d3):
+        insurer.confirm_cover(d.number)
     bank_a = desk(platform, demo, "Bank A", PolicyDesk)
     bank_a.apply(finance(PolicyDesk, d1.number, "600.00"))
-    with pytest.raises(errors.LimitExceeded):  # 600 + 400 > the 900 buyer limit
+    with pytest.raises(errors.LimitExceeded, match="buyer credit limit"):  # 600 + 400 > 900
         bank_a.apply(finance(PolicyDesk, d2.number, "400.00"))
-    # A declaration financed as a receivable first cannot be financed as an insured shipment.
-    desk(platform, demo, "Bank B").apply(finance(ReceivablesDesk, d2.number, "1000.00"))
+    # A declaration financed as a receivable first: the advance-ratio cap counts what the
+    # receivable holds (600 + 250 > 80 % of 1000), though the buyer limit has 300 left.
+    desk(platform, demo, "Bank B").apply(finance(ReceivablesDesk, d2.number, "600.00"))
+    with pytest.raises(errors.LimitExceeded, match="advance ratio"):
+        bank_a.apply(finance(PolicyDesk, d2.number, "250.00"))
+    # Fully financed as a receivable, a declaration whose cap would allow more is refused by
+    # the ledger's guard: it cannot be financed again as an insured shipment.
+    desk(platform, demo, "Bank B").apply(finance(ReceivablesDesk, d3.number, "1000.00"))
     with pytest.raises(errors.DuplicateFinancing):
-        bank_a.apply(finance(PolicyDesk, d2.number, "100.00"))
+        bank_a.apply(finance(PolicyDesk, d3.number, "100.00"))
 
 
 def test_claims_reach_the_assignee_and_a_paid_claim_repays(platform, demo):

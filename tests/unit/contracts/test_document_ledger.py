@@ -560,6 +560,50 @@ def test_since_is_masked_to_32_bits(ledger, receivables, customs_op, bank_a, ban
     assert ledger.document(EXPORT, doc)[2:] == (1_000, USD, ISSUED, since)
 
 
+def test_is_owned_by_names_the_registered_owner(ledger, customs_op, customs_2):
+    """What a scenario asks before it relies on a document being a firm's: true only for a
+    registered document of that type whose owner tag is the firm's (the same top 48 bits the
+    guard's verification compares); never for an unknown or voided one, not even for a zero id."""
+    doc = _new(ledger, customs_op, "is-owned-by", owner=FIRM_A)
+
+    assert ledger.is_owned_by(EXPORT, doc, FIRM_A)
+    assert not ledger.is_owned_by(EXPORT, doc, FIRM_B)
+    assert not ledger.is_owned_by(IMPORT, doc, FIRM_A)  # keyed by type
+    assert ledger.is_owned_by(EXPORT, doc, FIRM_A[:6] + bytes(26))  # the tag, as verified
+    assert not ledger.is_owned_by(EXPORT, doc, bytes(6) + FIRM_A[6:])
+    for owner in (FIRM_A, ZERO):
+        assert not ledger.is_owned_by(EXPORT, fp("is-owned-by-unknown"), owner)
+
+    ledger.void(EXPORT, [doc], sender=customs_op)
+    assert not ledger.is_owned_by(EXPORT, doc, FIRM_A)
+    assert not ledger.is_owned_by(EXPORT, doc, ZERO)
+    ledger.register(EXPORT, [_doc("is-owned-by", owner=FIRM_B)], sender=customs_2)
+    assert ledger.is_owned_by(EXPORT, doc, FIRM_B)
+    assert not ledger.is_owned_by(EXPORT, doc, FIRM_A)
+
+
+def test_held_of_counts_every_scenarios_live_and_consumed_holds(
+    ledger, receivables, customs_op, probe, bank_a, bank_b
+):
+    """What all financings and payments hold on a document, live and consumed, across
+    scenarios and banks (the document view's `held`): a release lowers it, a consumption not."""
+    doc = _new(ledger, customs_op, "held-of", face=1_000)
+    assert ledger.held_of(EXPORT, doc) == 0
+    assert ledger.held_of(EXPORT, fp("held-of-unknown")) == 0
+
+    probe.hold(5, bank_a.id, FIRM_A, USD, EXPORT, [doc], [300], sender=customs_op)
+    fid = apply(receivables, bank_b, FIRM_A, [doc], [200])
+    assert ledger.held_of(EXPORT, doc) == 500 == held(ledger, doc)
+    assert ledger.held_of(IMPORT, doc) == 0  # keyed by type
+
+    probe.consume(5, EXPORT, [doc], [100], sender=customs_op)
+    assert ledger.held_of(EXPORT, doc) == 500
+    probe.release(5, EXPORT, [doc], [200], sender=customs_op)
+    assert ledger.held_of(EXPORT, doc) == 300
+    advance(receivables, bank_b, fid, S.WITHDRAWN)
+    assert ledger.held_of(EXPORT, doc) == 100 == held(ledger, doc)  # the consumed 100
+
+
 ################################################################
 #                       DOCUMENT STATUS                        #
 ################################################################

@@ -7,21 +7,25 @@ deployed twice, LogisticsFinancing citing rail waybills, PolicyFinancing citing 
 shipments' declarations) and a probe scenario (tests/unit/contracts/ProbeScenario.vy, which
 passes any hold, release or consume to the ledger, as a hostile scenario would) × three banks ×
 three firms. Receivables, policy and logistics financing compete for the same export
-declarations: a waybill linked to a declaration holds on both. Random rules register documents
-(skipping known ones), void them, correct their face and link waybills to declarations; the
-insurer declares shipments and confirms cover; rules drive financings through their lifecycle,
-stop and re-authorise scenarios, deactivate banks, set advance ratios, force-release holds (a
-waybill's with its declaration's, or a declaration's alone), open services by signed consent,
-close them and revoke consents, and have the probe hold (for one bank per financing id, or try
-another), release and consume, its own holds and others'.
+declarations: a waybill linked to a declaration holds on both, and a policy financing may take,
+with everything already held on the shipment's declaration, at most its insured amount times
+the bank's advance ratio. Random rules register documents (skipping known ones), void them (a
+waybill with its link), correct their face and link waybills to declarations (again, once
+voided and registered again); the insurer declares shipments on the insured firm's registered
+declarations (others are refused) and confirms cover; rules drive financings through their
+lifecycle, stop and re-authorise scenarios, deactivate banks, set advance ratios, force-release
+holds (a waybill's with its declaration's, or a declaration's alone), open services by signed
+consent, close them and revoke consents, and have the probe hold (for one bank per financing
+id, or try another), release and consume, its own holds and others'.
 
 After every step the invariant compares the ledger and the scenarios with the model: every
-document's record, every link, every hold record (live, consumed, bank tag: so a hold changes
-only by its owner's action or the regulator's force-release), Σ live holds ≤ face and held ≤
-face for every document, every financing and financing count, every policy's assignee and buyer
-limit used, every shipment, the scenarios' authorisation and the banks' status. What moves only
-through one rule is read right after that rule instead: the failure counters (apply), a
-service (its rule) and the advance ratios (theirs).
+document's record, every link (and no link left on a waybill voided since), every hold record
+(live, consumed, bank tag: so a hold changes only by its owner's action or the regulator's
+force-release), Σ live holds ≤ face and held ≤ face for every document, every financing and
+financing count, every policy's assignee and buyer limit used, every shipment, the scenarios'
+authorisation and the banks' status. What moves only through one rule is read right after that
+rule instead: the failure counters (apply), a service (its rule) and the advance ratios
+(theirs).
 
 The invariant reads the chain through the embedded EVM backend directly (one `eth_call` costs
 about 1 ms there against about 10 ms through ape's contract proxies).
@@ -136,6 +140,7 @@ NOT_AUTHORISED = "ledger: caller is not an authorised scenario"
 NO_HOLD = "ledger: no such live hold of this scenario and financing"
 OTHER_BANK_HOLD = "ledger: the hold belongs to another bank"
 CITED_TWICE = "ledger: document cited twice"
+NOT_THE_FIRMS = "policy: the declaration is not the insured firm's registered export declaration"
 
 
 def probe_bank(fid: int) -> int:
@@ -343,6 +348,7 @@ class GuardMachine(RuleBasedStateMachine):
             policies=[Policy(firm, POLICY_CURRENCY[i], i) for i, firm in enumerate(FIRMS)],
         )
         self.fingerprints: list[bytes] = []
+        self.ever_linked: set[bytes] = set()  # waybills linked at some time (maybe voided since)
         self.labels = 0
         GuardMachine.examples += 1
 
@@ -363,7 +369,11 @@ class GuardMachine(RuleBasedStateMachine):
         docs: list[tuple[bytes, Doc]] = []
         for _ in range(count):
             source = data.draw(st.sampled_from(["new", "new", "new", "known"]))
-            if source == "known" and self.fingerprints:
+            # A waybill voided with its link, mostly, when a known waybill comes back.
+            unlinked = [f for f in sorted(self.ever_linked) if (WAYBILL, f) not in self.model.docs]
+            if source == "known" and doc_type == WAYBILL and unlinked and data.draw(st.booleans()):
+                fingerprint = data.draw(st.sampled_from(unlinked))
+            elif source == "known" and self.fingerprints:
                 fingerprint = data.draw(st.sampled_from(self.fingerprints))
             else:
                 self.labels += 1
@@ -430,9 +440,13 @@ class GuardMachine(RuleBasedStateMachine):
         return data.draw(st.sampled_from(sorted(self.model.docs)))
 
     def _void(self, data):
-        """The registering provider voids an unheld document (which may be registered again; a
-        waybill keeps its link); another provider, or a held document, is refused."""
-        doc_type, fingerprint = key = self._pick_doc(data)
+        """The registering provider voids an unheld document (which may be registered again, and
+        a waybill linked again); a waybill's link goes with it. Another provider, or a held
+        document, is refused."""
+        if self.model.links and data.draw(st.integers(0, 2)) == 0:  # a linked waybill
+            doc_type, fingerprint = key = data.draw(st.sampled_from(sorted(self.model.links)))
+        else:
+            doc_type, fingerprint = key = self._pick_doc(data)
         if data.draw(st.integers(0, 3)) == 0:  # another provider, even of the same kind
             with ape.reverts("ledger: document registered by another provider"):
                 self.ledger.void(doc_type, [fingerprint], sender=self.env["intruders"][doc_type])
@@ -442,6 +456,8 @@ class GuardMachine(RuleBasedStateMachine):
         else:
             self.ledger.void(doc_type, [fingerprint], sender=self.providers[doc_type])
             del self.model.docs[key]
+            if self.model.links.pop(key, None) is not None:
+                self.tally["void: done, with its link"] += 1
             self.tally["void: done"] += 1
 
     def _correct_face(self, data):
@@ -506,6 +522,9 @@ class GuardMachine(RuleBasedStateMachine):
             tx = self.ledger.link(WAYBILL, [waybill], [declaration], sender=sender)
             assert only_event(tx, self.ledger.DocumentLinked)["declaration"] == declaration
             model.links[(WAYBILL, waybill)] = declaration
+            if waybill in self.ever_linked:
+                self.tally["link: done, again after a void"] += 1
+            self.ever_linked.add(waybill)
             self.tally["link: done"] += 1
             return
         with ape.reverts(message):
@@ -514,7 +533,8 @@ class GuardMachine(RuleBasedStateMachine):
 
     def _insure(self, data):
         """The insurer declares a shipment under a policy (mostly the declaration owner's) and
-        confirms cover three times in four; or confirms cover of a declared one."""
+        confirms cover three times in four; or confirms cover of a declared one. A declaration
+        that is not a registered export declaration of the policy's firm is refused."""
         model = self.model
         if data.draw(st.integers(0, 3)) == 0 and model.shipments:
             declaration = data.draw(st.sampled_from(sorted(model.shipments)))
@@ -527,7 +547,10 @@ class GuardMachine(RuleBasedStateMachine):
             for f, d in exports.items()
             if f not in model.shipments and d.currency == POLICY_CURRENCY[FIRMS.index(d.owner)]
         )
-        pool = insurable if insurable and self._likely(data) else sorted(self.fingerprints)
+        if insurable and self._likely(data):
+            pool = insurable
+        else:  # any declaration (another currency than its firm's policy), or anything at all
+            pool = sorted(exports) if exports and self._likely(data) else sorted(self.fingerprints)
         declaration = data.draw(st.sampled_from(pool or list(UNKNOWN)))
         doc = exports.get(declaration)
         owner = FIRMS.index(doc.owner) if doc else 0
@@ -540,6 +563,13 @@ class GuardMachine(RuleBasedStateMachine):
                 contract.declare_shipment(
                     declaration, POLICIES[policy], insured, sender=self.insurer
                 )
+            return
+        if doc is None or doc.owner != model.policies[policy].firm:
+            with ape.reverts(NOT_THE_FIRMS):
+                contract.declare_shipment(
+                    declaration, POLICIES[policy], insured, sender=self.insurer
+                )
+            self.tally["insure: refused, not the insured firm's declaration"] += 1
             return
         contract.declare_shipment(declaration, POLICIES[policy], insured, sender=self.insurer)
         model.shipments[declaration] = Shipment(policy, insured)
@@ -590,34 +620,52 @@ class GuardMachine(RuleBasedStateMachine):
             amounts = [1] * len(amounts)
         return firm, currency, fps, amounts
 
+    def _policy_fits(self, p: int, fingerprint: bytes) -> tuple[int, int]:
+        """What is left under the advance-ratio cap of a shipment of policy `p` (its insured
+        amount x the assignee's ratio, less what every scenario holds on the declaration), and
+        what of that the declaration's room and the buyer limit left allow too."""
+        model, policy = self.model, self.model.policies[p]
+        shipment = model.shipments.get(fingerprint)
+        cap = shipment.insured * model.ratios[policy.assignee] // 10_000 if shipment else 1_000
+        under_cap = cap - model.held((EXPORT, fingerprint))
+        return under_cap, min(
+            under_cap, model.room((EXPORT, fingerprint)), POLICY_LIMIT - policy.used
+        )
+
     def _policy_citation(self, data) -> tuple[int, bytes, int, list[bytes], list[int]]:
-        """A policy's covered shipments, mostly, with amounts mostly within the advance ratio,
-        the declaration's rest and the buyer limit left; its firm and currency, mostly."""
+        """A policy's covered shipments with something left under the cap, mostly, with amounts
+        mostly within what is left under the advance ratio, the declaration's rest and the buyer
+        limit left (else just over the cap, or anything); its firm and currency, mostly."""
         model = self.model
-        insured = sorted({s.policy for s in model.shipments.values() if s.covered})
+        covered = sorted(f for f, s in model.shipments.items() if s.covered)
+        roomy = [f for f in covered if self._policy_fits(model.shipments[f].policy, f)[1] > 0]
+        insured = sorted({model.shipments[f].policy for f in (roomy or covered)})
         p = data.draw(st.sampled_from(insured if insured and self._likely(data) else [0, 1, 2]))
         policy = model.policies[p]
         own = sorted(f for f, s in model.shipments.items() if s.policy == p)
-        covered = [f for f in own if model.shipments[f].covered]
-        pool = covered if covered and self._likely(data) else own + sorted(model.shipments)
+        mine = [f for f in roomy if f in own] or [f for f in covered if f in own]
+        pool = mine if mine and self._likely(data) else own + sorted(model.shipments)
         pool = pool if pool and self._likely(data) else pool + list(UNKNOWN)
         fps = data.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True))
-        ratio = model.ratios[policy.assignee]
         amounts = []
         for f in fps:
-            shipment = model.shipments.get(f)
-            cap = shipment.insured * ratio // 10_000 if shipment else 1_000
-            fits = min(cap, model.room((EXPORT, f)), POLICY_LIMIT - policy.used)
-            if fits > 0 and self._likely(data):
+            under_cap, fits = self._policy_fits(p, f)
+            kind = data.draw(st.sampled_from(["fits"] * 8 + ["over the cap", "any"]))
+            if kind == "fits" and fits > 0:
                 amounts.append(data.draw(st.integers(1, max(fits // len(fps), 1))))
+            elif kind == "over the cap":
+                amounts.append(max(under_cap, 0) + data.draw(st.integers(1, 10)))
             else:
-                amounts.append(data.draw(st.integers(1, max(cap, 1) + 10)))
+                amounts.append(data.draw(st.integers(1, max(under_cap, 1) + 10)))
         firm = policy.firm if self._likely(data) else data.draw(st.sampled_from(FIRMS))
         currency = policy.currency if self._likely(data) else data.draw(st.sampled_from(CURRENCIES))
         return p, firm, currency, fps, amounts
 
     def _policy_refusal(self, bank: int, firm, currency, fps, amounts) -> str | None:
-        """PolicyFinancing's own checks, before the lifecycle's: the first that refuses."""
+        """PolicyFinancing's own checks, before the lifecycle's: the first that refuses. The
+        advance-ratio cap counts every scenario's live and consumed holds on the declaration;
+        the firm is not checked here (a shipment is the insured firm's declaration, so the
+        ledger verifies the firm)."""
         model = self.model
         first = model.shipments.get(fps[0])
         total = 0
@@ -629,7 +677,8 @@ class GuardMachine(RuleBasedStateMachine):
                 return "policy: one financing cites shipments of one policy"
             if not shipment.covered:
                 return "policy: the shipment's cover is not confirmed"
-            if amount * 10_000 > shipment.insured * model.ratios[bank]:
+            held = model.held((EXPORT, fingerprint))
+            if (held + amount) * 10_000 > shipment.insured * model.ratios[bank]:
                 return (
                     "policy: the amount exceeds the insured amount times the bank's advance ratio"
                 )
@@ -702,6 +751,7 @@ class GuardMachine(RuleBasedStateMachine):
             if policy is not None:
                 policy = model.shipments[fps[0]].policy
                 model.policies[policy].used += sum(amounts)
+                assert firm == model.policies[policy].firm
             model.fins[(scenario, fid)] = Fin(bank, doc_type, fps, amounts, policy=policy)
             logged = model.take(scenario, fid, bank, doc_type, fps, amounts)
             assert [
@@ -1188,14 +1238,14 @@ class GuardMachine(RuleBasedStateMachine):
                 assert (since != 0) == (held != 0)
                 assert word >> 208 == 0  # the view hides the owner tag
 
-        for (doc_type, fingerprint), declaration in model.links.items():
+        for fingerprint in sorted(self.ever_linked):
             (linked,) = read.call(
                 self.ledger,
                 "linked_declaration(uint8,bytes32)",
-                [doc_type, fingerprint],
+                [WAYBILL, fingerprint],
                 ["bytes32"],
             )
-            assert linked == declaration
+            assert linked == model.links.get((WAYBILL, fingerprint), ZERO)
 
         for (scenario, fid, doc_type, fingerprint), hold in model.holds.items():
             record = read.call(

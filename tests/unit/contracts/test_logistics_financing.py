@@ -553,3 +553,84 @@ def test_force_release_of_the_linked_declaration_alone_leaves_the_waybill_free_t
     assert ledger.hold_record(logistics, fid, WAYBILL, waybill) == record
     assert ledger.hold_record(logistics, fid, EXPORT, export) == (0, 0, _tag(bank_a))
     assert held(ledger, export) == 0
+
+
+################################################################
+#          VOIDING: THE LINK GOES WITH THE DOCUMENT            #
+################################################################
+
+
+@pytest.mark.parametrize("target", ["the same declaration", "another declaration"])
+def test_a_voided_waybill_is_unlinked_and_may_be_linked_again(
+    logistics, ledger, carrier, bank_a, goods, declaration, target
+):
+    """Voiding a free linked waybill (a correction) drops its link: registered again it is not
+    linked, and its financing holds on itself alone; the carrier may then link it again, to
+    the same declaration or another (the corrected waybill may name other goods), and its
+    holds follow the new link."""
+    label = "relink-same" if target == "the same declaration" else "relink-other"
+    export = declaration(f"{label}-export")
+    waybill = goods(label, link=export)
+
+    tx = ledger.void(WAYBILL, [waybill], sender=carrier)
+
+    assert only_event(tx, ledger.DocumentVoided)["fingerprint"] == waybill
+    assert events(tx, ledger.DocumentLinked) == []
+    assert ledger.linked_declaration(WAYBILL, waybill) == ZERO
+    register(ledger, carrier, [(waybill, FIRM_A, 9_000, USD)], WAYBILL)  # corrected face
+    assert ledger.linked_declaration(WAYBILL, waybill) == ZERO
+    tx = logistics.apply(FIRM_A, USD, WAYBILL, [waybill], [1_000], sender=bank_a.applicant)
+    assert [(e["fingerprint"], e["amount"]) for e in events(tx, ledger.AmountHeld)] == [
+        (waybill, 1_000)
+    ]
+    assert held(ledger, export) == 0
+    fid = only_event(tx, logistics.FinancingApplied)["financing_id"]
+    with reverts(HELD, WrongState):  # linking waits for the financing to end
+        ledger.link(WAYBILL, [waybill], [export], sender=carrier)
+    advance(logistics, bank_a, fid, S.WITHDRAWN)
+
+    new = export if target == "the same declaration" else declaration(f"{label}-export-2")
+    tx = ledger.link(WAYBILL, [waybill], [new], sender=carrier)
+
+    assert only_event(tx, ledger.DocumentLinked)["declaration"] == new
+    assert ledger.linked_declaration(WAYBILL, waybill) == new
+    with reverts("ledger: the document is already linked", Conflict):
+        ledger.link(WAYBILL, [waybill], [export], sender=carrier)
+    assert finance(logistics, bank_a, [waybill], [2_000]) != 0
+    assert (held(ledger, waybill, WAYBILL), held(ledger, new)) == (2_000, 2_000)
+    assert held(ledger, export) == (2_000 if new == export else 0)
+
+
+def test_a_linked_waybill_held_is_not_voided_nor_unlinked(
+    logistics, ledger, carrier, customs_op, bank_a, linked
+):
+    """While a financing holds the linked waybill (and so its declaration), neither can be
+    voided: the link stays. Once it ends, the waybill is voided with its link."""
+    waybill, export = linked
+    fid = finance(logistics, bank_a, [waybill], [1_000])
+    with reverts(HELD, WrongState):
+        ledger.void(WAYBILL, [waybill], sender=carrier)
+    with reverts(HELD, WrongState):
+        ledger.void(EXPORT, [export], sender=customs_op)
+    assert ledger.linked_declaration(WAYBILL, waybill) == export
+    advance(logistics, bank_a, fid, S.REJECTED)
+    ledger.void(WAYBILL, [waybill], sender=carrier)
+    assert ledger.linked_declaration(WAYBILL, waybill) == ZERO
+
+
+def test_a_waybill_keeps_its_link_to_a_voided_declaration(
+    logistics, ledger, customs_op, bank_a, linked
+):
+    """Voiding a declaration drops no link to it (a link is the waybill's): the linked
+    waybill's financing is then recorded as not found (its declaration is not there), until
+    customs registers the declaration again."""
+    waybill, export = linked
+    ledger.void(EXPORT, [export], sender=customs_op)
+    assert ledger.linked_declaration(WAYBILL, waybill) == export
+
+    tx = logistics.apply(FIRM_A, USD, WAYBILL, [waybill], [1_000], sender=bank_a.applicant)
+
+    assert _failed(logistics, tx) == (Reason.NOT_FOUND, waybill, WAYBILL, 1_000)
+    register(ledger, customs_op, [(export, FIRM_A, 10_000, USD)])
+    assert finance(logistics, bank_a, [waybill], [1_000]) != 0
+    assert (held(ledger, waybill, WAYBILL), held(ledger, export)) == (1_000, 1_000)

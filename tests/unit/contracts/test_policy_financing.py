@@ -15,6 +15,7 @@ from eth_account.messages import encode_typed_data
 
 from crossborder.domain.codes import (
     DocumentStatus,
+    DocumentType,
     FinancingState,
     ParticipantKind,
     Reason,
@@ -70,6 +71,7 @@ FILED, PAID, DECLINED = 1, 2, 3
 RATIO_MESSAGE = "policy: the amount exceeds the insured amount times the bank's advance ratio"
 NOT_ASSIGNED = "policy: the policy's claim rights are not assigned to this bank"
 NOT_SIGNED = "policy: assignment not signed by the insured firm"
+NOT_THE_FIRMS = "policy: the declaration is not the insured firm's registered export declaration"
 
 
 @pytest.fixture(scope="module")
@@ -145,8 +147,9 @@ def _shipment(
     owner: bytes = FIRM_A,
     currency: int = USD,
 ) -> bytes:
-    """Customs registers the export declaration; the insurer declares the shipment under
-    `policy` and (by default) confirms cover."""
+    """Customs registers the export declaration (of `owner`, which must be the policy's insured
+    firm: the insurer declares no other firm's declaration); the insurer declares the shipment
+    under `policy` and (by default) confirms cover."""
     declaration = fp(label)
     register(ledger, customs_op, [(declaration, owner, face, currency)])
     contract.declare_shipment(declaration, policy, insured, sender=insurer)
@@ -306,10 +309,39 @@ def test_shipment_refusals(policy_financing, insurer, ship):
         policy_financing.confirm_cover(fp("undeclared"), sender=insurer)
 
 
+def test_a_shipment_on_an_unregistered_or_another_firms_declaration_is_refused(
+    policy_financing, ledger, customs_op, insurer
+):
+    """The insurer declares a shipment only on an export declaration customs registered for the
+    policy's insured firm (POLICY is FIRM_A's): not on one not registered (yet), voided,
+    registered as an import declaration, or another firm's, which is a shipment under that
+    firm's policy instead."""
+    declaration, theirs, voided = fp("owned"), fp("owned-by-b"), fp("owned-voided")
+    with reverts(NOT_THE_FIRMS, InvalidInput):  # not registered yet
+        policy_financing.declare_shipment(declaration, POLICY, 1_000, sender=insurer)
+    register(
+        ledger, customs_op, [(declaration, FIRM_A, 10_000, USD)], DocumentType.IMPORT_DECLARATION
+    )
+    register(ledger, customs_op, [(theirs, FIRM_B, 10_000, USD), (voided, FIRM_A, 10_000, USD)])
+    ledger.void(EXPORT, [voided], sender=customs_op)
+    for refused in (declaration, theirs, voided):  # an import declaration, FIRM_B's, voided
+        with reverts(NOT_THE_FIRMS, InvalidInput):
+            policy_financing.declare_shipment(refused, POLICY, 1_000, sender=insurer)
+        assert policy_financing.shipment(refused) == (ZERO, 0, False)
+
+    register(ledger, customs_op, [(declaration, FIRM_A, 10_000, USD)])  # the export declaration
+    tx = policy_financing.declare_shipment(declaration, POLICY, 1_000, sender=insurer)
+
+    assert only_event(tx, policy_financing.ShipmentDeclared)["declaration"] == declaration
+    # FIRM_B's declaration is a shipment under FIRM_B's policy.
+    policy_of_b = fp("policy-of-firm-b")
+    policy_financing.register_policy(policy_of_b, FIRM_B, BUYER, LIMIT, USD, FAR, sender=insurer)
+    policy_financing.declare_shipment(theirs, policy_of_b, 1_000, sender=insurer)
+    assert policy_financing.shipment(theirs) == (policy_of_b, 1_000, False)
+
+
 _INSURER_CALLS = {
-    "declare_shipment": lambda c, d, x, s: c.declare_shipment(
-        fp("other-decl"), POLICY, 1, sender=s
-    ),
+    "declare_shipment": lambda c, d, x, s: c.declare_shipment(x["fresh"], POLICY, 1, sender=s),
     "confirm_cover": lambda c, d, x, s: c.confirm_cover(d, sender=s),
     "confirm_assignment": lambda c, d, x, s: c.confirm_assignment(POLICY, x["bank"], sender=s),
     "notify_loss": lambda c, d, x, s: c.notify_loss(d, 100, sender=s),
@@ -320,13 +352,20 @@ _INSURER_CALLS = {
 
 @pytest.mark.parametrize("function", list(_INSURER_CALLS))
 def test_another_insurer_cannot_act_on_the_policy(
-    policy_financing, insurer, insurer_2, ship, bank_b, firm_accounts, function
+    policy_financing, ledger, customs_op, insurer, insurer_2, ship, bank_b, firm_accounts, function
 ):
     """Everything on a policy is its own insurer's: another insurer's operator, holding the same
     stage, is refused; the policy's insurer then does it."""
     declaration = ship("other-insurer", cover=False)
-    # A claim for settle_claim, and bank B's pending assignment for confirm_assignment.
-    ctx = {"claim": _claim(policy_financing, insurer, declaration, 500), "bank": bank_b.id}
+    # A claim for settle_claim, bank B's pending assignment for confirm_assignment, and the
+    # insured firm's registered declaration, not yet a shipment, for declare_shipment.
+    fresh = fp("other-decl")
+    register(ledger, customs_op, [(fresh, FIRM_A, 10_000, USD)])
+    ctx = {
+        "claim": _claim(policy_financing, insurer, declaration, 500),
+        "bank": bank_b.id,
+        "fresh": fresh,
+    }
     signed = sign_assignment(policy_financing, firm_accounts[FIRM_A], POLICY, FIRM_A, bank_b.id)
     policy_financing.request_assignment(POLICY, *signed, sender=bank_b.opener)
     call = _INSURER_CALLS[function]
@@ -562,17 +601,67 @@ def test_amount_at_most_insured_times_the_advance_ratio(policy_financing, bank_a
     assert apply(policy_financing, bank_a, FIRM_A, [one, two], [4_000, 4_000]) != 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PolicyFinancing.apply caps each application's amount at insured x ratio, not what "
-    "is financed against the shipment in all: a second application finances the same cap again",
-)
-def test_advance_ratio_caps_the_total_financed_against_a_shipment(policy_financing, bank_a, ship):
-    """Insured 5,000 at 80 %: 4,000 in all may be financed against the shipment, live."""
+def test_advance_ratio_caps_the_total_financed_against_a_shipment(
+    policy_financing, ledger, bank_a, ship
+):
+    """Insured 5,000 at 80 %: 4,000 in all may be financed against the shipment, however many
+    applications, though its declaration (10,000) has more left."""
     declaration = ship("ratio-total", face=10_000, insured=5_000)
-    assert apply(policy_financing, bank_a, FIRM_A, [declaration], [4_000]) != 0
+    assert apply(policy_financing, bank_a, FIRM_A, [declaration], [3_000]) != 0
+    with reverts(RATIO_MESSAGE, LimitExceeded):
+        policy_financing.apply(FIRM_A, USD, [declaration], [1_001], sender=bank_a.applicant)
+    assert apply(policy_financing, bank_a, FIRM_A, [declaration], [1_000]) != 0
+    assert ledger.held_of(EXPORT, declaration) == 4_000
     with reverts(RATIO_MESSAGE, LimitExceeded):
         policy_financing.apply(FIRM_A, USD, [declaration], [1], sender=bank_a.applicant)
+    assert _policy(policy_financing)["used"] == 4_000
+
+
+@pytest.mark.parametrize("end", [S.REJECTED, S.WITHDRAWN, S.CLOSED], ids=lambda s: s.name)
+def test_the_cap_counts_what_an_ended_financing_still_holds(
+    policy_financing, ledger, bank_a, ship, end
+):
+    """Rejected or withdrawn, a financing frees its hold on the declaration and with it the
+    advance-ratio cap; repaid, its hold is consumed and still counts: the cap stays spent."""
+    declaration = ship(f"ratio-{end.name}", face=10_000, insured=5_000)
+    fid = apply(policy_financing, bank_a, FIRM_A, [declaration], [4_000])
+
+    advance(policy_financing, bank_a, fid, end)
+
+    assert _policy(policy_financing)["used"] == 0  # the buyer limit is free in every case
+    if end == S.CLOSED:
+        assert ledger.held_of(EXPORT, declaration) == 4_000
+        with reverts(RATIO_MESSAGE, LimitExceeded):
+            policy_financing.apply(FIRM_A, USD, [declaration], [1], sender=bank_a.applicant)
+    else:
+        assert ledger.held_of(EXPORT, declaration) == 0
+        assert apply(policy_financing, bank_a, FIRM_A, [declaration], [4_000]) != 0
+
+
+@pytest.mark.parametrize("receivable", ["live", "repaid"])
+def test_the_cap_counts_a_receivable_held_on_the_declaration(
+    policy_financing, receivables, ledger, bank_a, bank_b, ship, receivable
+):
+    """Insured 5,000 at 80 % (4,000) on a declaration of 10,000: a receivable of 3,000 at bank B,
+    live or repaid, leaves the policy financing 1,000 under the cap, though the declaration
+    itself has 7,000 left; the receivable withdrawn, the 3,000 are under the cap again."""
+    declaration = ship(f"receivable-then-policy-{receivable}", face=10_000, insured=5_000)
+    fid = apply(receivables, bank_b, FIRM_A, [declaration], [3_000])
+    if receivable == "repaid":
+        advance(receivables, bank_b, fid, S.CLOSED)
+    assert ledger.held_of(EXPORT, declaration) == 3_000
+
+    with reverts(RATIO_MESSAGE, LimitExceeded):
+        policy_financing.apply(FIRM_A, USD, [declaration], [1_001], sender=bank_a.applicant)
+    assert apply(policy_financing, bank_a, FIRM_A, [declaration], [1_000]) != 0
+
+    assert ledger.held_of(EXPORT, declaration) == 4_000
+    with reverts(RATIO_MESSAGE, LimitExceeded):
+        policy_financing.apply(FIRM_A, USD, [declaration], [1], sender=bank_a.applicant)
+    if receivable == "live":
+        advance(receivables, bank_b, fid, S.WITHDRAWN)
+        assert apply(policy_financing, bank_a, FIRM_A, [declaration], [3_000]) != 0
+        assert ledger.held_of(EXPORT, declaration) == 4_000
 
 
 def test_advance_ratio_is_set_by_the_regulator(
@@ -654,26 +743,52 @@ def test_currency_must_be_the_policys(policy_financing, ledger, bank_a, ship):
     assert _policy(policy_financing)["used"] == 0
 
 
-def test_firm_must_be_the_insured_firm(policy_financing, bank_a, ship):
+def test_firm_must_be_the_insured_firm(policy_financing, ledger, bank_a, ship):
+    """Another firm (FIRM_B, which opened the service at bank A too) is refused against FIRM_A's
+    policy, nothing held, the buyer limit untouched; the insured firm then finances it."""
     declaration = ship("insured-firm")
+
     with reverts("policy: the firm is not the insured firm", InvalidInput):
         policy_financing.apply(FIRM_B, USD, [declaration], [100], sender=bank_a.applicant)
-    # A shipment under FIRM_A's policy whose declaration is FIRM_B's: the ledger says whose.
-    theirs = ship("exporter-b", owner=FIRM_B)
-    tx = policy_financing.apply(FIRM_A, USD, [theirs], [100], sender=bank_a.applicant)
-    assert _failed(policy_financing, tx) == (Reason.WRONG_OWNER, theirs, 100)
+
+    assert ledger.held_of(EXPORT, declaration) == 0
+    assert _policy(policy_financing)["used"] == 0
+    assert apply(policy_financing, bank_a, FIRM_A, [declaration], [100]) != 0
 
 
-def test_a_shipment_on_an_unregistered_declaration_is_not_found(policy_financing, insurer, bank_a):
-    """The insurer may declare a shipment before customs registers the declaration; it cannot
-    be financed until it is registered (recorded, not reverted, and the limit stays free)."""
-    declaration = fp("not-yet-registered")
-    policy_financing.declare_shipment(declaration, POLICY, 1_000, sender=insurer)
-    policy_financing.confirm_cover(declaration, sender=insurer)
+def test_a_shipment_whose_declaration_is_voided_is_not_found(
+    policy_financing, ledger, customs_op, bank_a, ship
+):
+    """Customs voids a shipment's free declaration (a correction): the shipment stays declared
+    but cannot be financed until the declaration is registered again (recorded, not reverted,
+    and the limit stays free)."""
+    declaration = ship("voided-after-declared")
+    ledger.void(EXPORT, [declaration], sender=customs_op)
+
     tx = policy_financing.apply(FIRM_A, USD, [declaration], [100], sender=bank_a.applicant)
+
     assert _failed(policy_financing, tx) == (Reason.NOT_FOUND, declaration, 100)
     assert policy_financing.verification_failures(bank_a.id, Reason.NOT_FOUND) == 1
     assert _policy(policy_financing)["used"] == 0
+    register(ledger, customs_op, [(declaration, FIRM_A, 10_000, USD)])
+    assert apply(policy_financing, bank_a, FIRM_A, [declaration], [100]) != 0
+
+
+def test_a_shipment_declaration_registered_again_for_another_firm_is_not_financed(
+    policy_financing, ledger, customs_op, bank_a, ship
+):
+    """A shipment under FIRM_A's policy whose declaration customs voided and registered again
+    as FIRM_B's: no financing of FIRM_B against FIRM_A's policy (refused or recorded)."""
+    declaration = ship("registered-again-for-b")
+    ledger.void(EXPORT, [declaration], sender=customs_op)
+    register(ledger, customs_op, [(declaration, FIRM_B, 10_000, USD)])
+    assert ledger.is_owned_by(EXPORT, declaration, FIRM_B)
+
+    with reverts("policy: the firm is not the insured firm", InvalidInput):
+        policy_financing.apply(FIRM_B, USD, [declaration], [100], sender=bank_a.applicant)
+
+    assert _policy(policy_financing)["used"] == 0
+    assert ledger.held_of(EXPORT, declaration) == 0
 
 
 def test_expired_policy_is_refused(
@@ -733,8 +848,10 @@ def test_a_receivable_cannot_be_financed_again_as_an_insured_shipment(
 ):
     """Financed as a receivable at any bank, the declaration has only the rest left for policy
     financing: recorded as a failed verification with the ledger's reason, nothing held, the
-    buyer limit untouched."""
-    declaration = ship(f"receivable-first-{receivable_bank}-{reason.name}")
+    buyer limit untouched. The shipment is insured above the declaration's face (20,000 at 80 %:
+    16,000 for 10,000), so the ledger's guard refuses what the advance-ratio cap would let pass
+    (`test_the_cap_counts_a_receivable_held_on_the_declaration` has the cap refuse first)."""
+    declaration = ship(f"receivable-first-{receivable_bank}-{reason.name}", insured=20_000)
     bank = {"bank_a": bank_a, "bank_b": bank_b}[receivable_bank]
     assert apply(receivables, bank, FIRM_A, [declaration], [financed]) != 0
 

@@ -676,48 +676,174 @@ def test_a_linked_waybill_holds_on_its_declaration_through_the_link(
     assert holds[(LOGISTICS_SC, 1, EXPORT, h(1))]["state"] == "released"
 
 
-def test_a_voided_linked_waybill_registered_again_is_linked_still(store: Store) -> None:
-    """The ledger keeps a link when it voids the document: so does the documents table, also
-    after a reorg replays the registration."""
+def _void(c: Ranges, fp: int, doc_type: int = WAYBILL) -> None:
+    c.emit(
+        "DocumentVoided",
+        LEDGER,
+        h(fp),
+        fingerprint=h(fp),
+        doc_type=doc_type,
+        operator=CUSTOMS_OPERATOR,
+    )
+
+
+def _links(store: Store) -> dict[tuple[int, str], str]:
+    return {
+        (r["doc_type"], r["fingerprint"]): r["declaration"] for r in _rows(store, s.document_links)
+    }
+
+
+def test_a_voided_linked_waybill_registered_again_is_unlinked(store: Store) -> None:
+    """The ledger drops a link when it voids the document: so do the links and the documents
+    tables, and a reorg that orphans the void brings the link back. Voiding a document never
+    linked contradicts nothing."""
+    c = Ranges(store)
+    c.next_block()
+    c.register(1, face=100_000)
+    c.register(7, WAYBILL, face=60_000)
+    c.register(8, WAYBILL, face=10_000)  # never linked
+    _link(c, 7, 1)
+    linked = c.commit()
+    c.next_block()
+    _void(c, 7)
+    _void(c, 8)
+    _void(c, 1, EXPORT)  # a declaration: no link of its own (the waybill's went before)
+    voided = c.commit()
+    assert _links(store) == {}
+    assert set(_documents(store)) == set()
+    c.next_block()
+    c.register(1, face=100_000)
+    c.register(7, WAYBILL, face=70_000)
+    c.commit()
+    again = _documents(store)[(WAYBILL, h(7))]
+    assert (again["face"], again["linked_declaration"]) == (70_000, None)
+    c.next_block()
+    c.emit(  # held alone: the ledger logs no hold on a declaration
+        "AmountHeld",
+        LEDGER,
+        h(7),
+        fingerprint=h(7),
+        scenario=LOGISTICS_SC,
+        financing_id=3,
+        doc_type=WAYBILL,
+        amount=1_000,
+        held=1_000,
+    )
+    c.commit()
+    assert list(_holds(store)) == [(LOGISTICS_SC, 3, WAYBILL, h(7))]
+    assert not _anomalies(store)
+
+    store.rollback(Checkpoint(voided, h(voided)))
+    assert _links(store) == {} and set(_documents(store)) == set()
+    store.rollback(Checkpoint(linked, h(linked)))  # the void orphaned: linked again
+    assert _links(store) == {(WAYBILL, h(7)): h(1)}
+    assert _documents(store)[(WAYBILL, h(7))]["linked_declaration"] == h(1)
+    assert _documents(store)[(WAYBILL, h(8))]["linked_declaration"] is None
+    assert not _anomalies(store)
+
+
+@pytest.mark.parametrize("target", ["the same declaration", "another declaration"])
+@pytest.mark.parametrize("ranges", ["one range", "a range per step"])
+def test_a_voided_waybill_linked_again_holds_through_its_new_link(
+    store: Store, ranges: str, target: str
+) -> None:
+    """Linked to declaration 1, financed, released, voided, registered again and linked again
+    (to 1 or to 2), financed again: each financing's hold on a declaration names the waybill
+    it was taken through, though the waybill's link changed since, whether all of it is
+    folded in one range or step by step; a reorg back to before the void and the same blocks
+    again give the same rows."""
+    store.scenarios[LOGISTICS_SC] = int(Scenario.LOGISTICS)
+    c = Ranges(store)
+
+    def step() -> None:
+        if ranges != "one range":
+            c.commit()
+        c.next_block()
+
+    new = 1 if target == "the same declaration" else 2
+    c.next_block()
+    c.register(1, face=100_000)
+    c.register(2, face=100_000)
+    c.register(7, WAYBILL, face=60_000)
+    _link(c, 7, 1)
+    step()
+    _logistics_hold(c, "AmountHeld", 1, 7, 1, amount=5_000, held_w=5_000, held_d=5_000)
+    step()
+    _logistics_hold(c, "AmountReleased", 1, 7, 1, amount=5_000, held_w=0, held_d=0)
+    step()
+    before_void = c.block - 1
+    _void(c, 7)
+    c.register(7, WAYBILL, face=70_000)
+    step()
+    _link(c, 7, new)
+    step()
+    _logistics_hold(c, "AmountHeld", 2, 7, new, amount=6_000, held_w=6_000, held_d=6_000)
+    c.commit()
+
+    assert _links(store) == {(WAYBILL, h(7)): h(new)}
+    assert _documents(store)[(WAYBILL, h(7))]["linked_declaration"] == h(new)
+    holds = _holds(store)
+    assert holds[(LOGISTICS_SC, 1, EXPORT, h(1))]["via"] == h(7)
+    assert holds[(LOGISTICS_SC, 1, EXPORT, h(1))]["state"] == "released"
+    assert holds[(LOGISTICS_SC, 2, EXPORT, h(new))]["via"] == h(7)
+    assert holds[(LOGISTICS_SC, 2, WAYBILL, h(7))]["via"] is None
+    assert not _anomalies(store)
+
+    if ranges == "one range":
+        return
+    before = (_documents(store), _holds(store), _links(store))
+    store.rollback(Checkpoint(before_void, h(before_void)))
+    assert _links(store) == {(WAYBILL, h(7)): h(1)}
+    assert _documents(store)[(WAYBILL, h(7))]["face"] == 60_000
+    assert _holds(store)[(LOGISTICS_SC, 1, EXPORT, h(1))]["via"] == h(7)
+    c.block = before_void
+    c.next_block()
+    _void(c, 7)
+    c.register(7, WAYBILL, face=70_000)
+    c.next_block()
+    _link(c, 7, new)
+    c.next_block()
+    _logistics_hold(c, "AmountHeld", 2, 7, new, amount=6_000, held_w=6_000, held_d=6_000)
+    c.commit()
+    assert (_documents(store), _holds(store), _links(store)) == before
+
+
+def test_a_replayed_hold_on_a_declaration_finds_the_document_it_was_taken_through(
+    store: Store,
+) -> None:
+    """A reorg orphans the regulator's force-release of a linked waybill's declaration hold
+    alone: the replay of that hold (the declaration's events only, not the waybill's) still
+    names the waybill it was taken through."""
+    store.scenarios[LOGISTICS_SC] = int(Scenario.LOGISTICS)
     c = Ranges(store)
     c.next_block()
     c.register(1, face=100_000)
     c.register(7, WAYBILL, face=60_000)
     _link(c, 7, 1)
-    c.commit()
+    c.next_block()
+    _logistics_hold(c, "AmountHeld", 1, 7, 1, amount=5_000, held_w=5_000, held_d=5_000)
+    ancestor = c.commit()
     c.next_block()
     c.emit(
-        "DocumentVoided",
+        "AmountReleased",
         LEDGER,
-        h(7),
-        fingerprint=h(7),
-        doc_type=WAYBILL,
-        operator=CUSTOMS_OPERATOR,
+        h(1),
+        fingerprint=h(1),
+        scenario=LOGISTICS_SC,
+        financing_id=1,
+        doc_type=EXPORT,
+        amount=5_000,
+        held=0,
     )
-    ancestor = c.commit()
-    assert (WAYBILL, h(7)) not in _documents(store)
-    c.next_block()
-    c.register(7, WAYBILL, face=70_000)
     c.commit()
-    again = _documents(store)[(WAYBILL, h(7))]
-    assert (again["face"], again["linked_declaration"]) == (70_000, h(1))
-    c.next_block()
-    _logistics_hold(c, "AmountHeld", 3, 7, 1, amount=1_000, held_w=1_000, held_d=1_000)
-    c.commit()
-    assert _holds(store)[(LOGISTICS_SC, 3, EXPORT, h(1))]["via"] == h(7)
-    before = (_documents(store), _holds(store))
+    assert _holds(store)[(LOGISTICS_SC, 1, EXPORT, h(1))]["state"] == "released"
+
     store.rollback(Checkpoint(ancestor, h(ancestor)))
-    assert (WAYBILL, h(7)) not in _documents(store)
-    assert _holds(store) == {}
-    assert len(_rows(store, s.document_links)) == 1, "the link stays: it is older"
-    # The same blocks again: the same rows.
-    c.block = ancestor
-    c.next_block()
-    c.register(7, WAYBILL, face=70_000)
-    c.next_block()
-    _logistics_hold(c, "AmountHeld", 3, 7, 1, amount=1_000, held_w=1_000, held_d=1_000)
-    c.commit()
-    assert (_documents(store), _holds(store)) == before
+
+    replayed = _holds(store)[(LOGISTICS_SC, 1, EXPORT, h(1))]
+    assert (replayed["via"], replayed["live"], replayed["state"]) == (h(7), 5_000, "live")
+    assert _holds(store)[(LOGISTICS_SC, 1, WAYBILL, h(7))]["live"] == 5_000
+    assert not _anomalies(store)
 
 
 def test_a_rollback_recomputes_links_and_the_holds_through_them(store: Store) -> None:
