@@ -71,7 +71,7 @@ def main() -> None:
             bench.platform, bench.firms[firm], firm, bank.uscc, Scenario.RECEIVABLES, until
         )
         (opened,) = ReceivablesDesk(bench.platform, bank.opener).open_services([consent])
-        print("Gas (Anvil 1.7.1, contracts compiled for shanghai)")
+        print("Gas (Anvil 1.7.1, contracts compiled for paris)")
         row("register: per document, batch of 100", f"{gas[-1] / 100:,.0f}", "goal <= 27,500")
         row("  storage floor: one fresh slot", f"{STORAGE_FLOOR:,}")
         row("apply: one document, first financing ever", f"{applied[0]:,}")

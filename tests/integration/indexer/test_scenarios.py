@@ -112,7 +112,7 @@ def _later(world: World) -> Later:
     world.left[number] -= left // 2
 
     out = vyper.compile_code(
-        PING, output_formats=["abi", "bytecode"], settings=Settings(evm_version="shanghai")
+        PING, output_formats=["abi", "bytecode"], settings=Settings(evm_version="paris")
     )
     ping = ContractAbi("Ping", out["abi"], bytes.fromhex(out["bytecode"][2:]))
     later.ping = _create(world, ping.encode_constructor(consortium, ledger))

@@ -280,7 +280,7 @@ def probe_container() -> ContractContainer:
         _PROBE.read_text(),
         contract_path=str(_PROBE),
         output_formats=["abi", "bytecode", "bytecode_runtime"],
-        settings=Settings(evm_version="shanghai"),
+        settings=Settings(evm_version="paris"),
     )
     contract_type = ContractType.model_validate(
         {
