@@ -175,6 +175,11 @@ class UnknownEntity(CrossborderError):
     """The thing does not exist."""
 
 
+class UnknownParticipantId(UnknownEntity):
+    """No on-chain id is known here for this participant: ids are not derivable from a USCC; the
+    firm's signed consent carries its id, or the regulator's directory issues it on a lookup."""
+
+
 class WrongState(CrossborderError):
     """The financing is not in a state that allows this action."""
 

@@ -9,11 +9,13 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .chain.pricing import DEFAULT_TIP, GasMode, GasPolicy
+from .domain.ids import DirectoryIds, IdBook, ParticipantIds
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Well-known and public: only ever used on the project's own devnet (see Settings.is_devnet).
 DEVNET_CONSORTIUM_KEY = "crossborder-devnet-consortium-key-NOT-FOR-PRODUCTION"
+DEVNET_DIRECTORY_KEY = "crossborder-devnet-directory-key-NOT-FOR-PRODUCTION"
 # The chain ids of Anvil and Ganache. Not a devnet signal: geth --dev and many private chains
 # use them too.
 DEVNET_CHAIN_IDS = frozenset({31337, 1337})
@@ -35,6 +37,14 @@ class Settings(BaseSettings):
     )
     consortium_key: SecretStr | None = Field(
         default=None, description="keyed-fingerprint secret shared by consortium members"
+    )
+    directory_key: SecretStr | None = Field(
+        default=None,
+        description="the regulator's directory key: participant ids (only the directory holds it)",
+    )
+    id_book: Path | None = Field(
+        default=None,
+        description="a member's book of the participant ids it knows (JSON); default: devnet_dir",
     )
     confirmations: int = 0
     db_url: str | None = None
@@ -102,6 +112,23 @@ class Settings(BaseSettings):
             "set CROSSBORDER_CONSORTIUM_KEY: it is required outside the project's own devnet"
             " (CROSSBORDER_DEVNET=1 declares a throwaway devnet)"
         )
+
+    def directory_key_for(self, chain_id: int, *, devnet: bool | None = None) -> bytes | None:
+        """The regulator's directory key; the published devnet one only on the project's own
+        devnet; None for a member, which resolves ids through its id book."""
+        if self.directory_key is not None:
+            return self.directory_key.get_secret_value().encode()
+        if self.is_devnet(chain_id) if devnet is None else devnet:
+            return DEVNET_DIRECTORY_KEY.encode()
+        return None
+
+    def participant_ids(self, chain_id: int) -> ParticipantIds:
+        """How this process names participants: the directory when it holds the directory key
+        (the regulator, or anyone on the devnet), else the member's id book."""
+        key = self.directory_key_for(chain_id)
+        if key is not None:
+            return DirectoryIds(key)
+        return IdBook(self.id_book or self.devnet_dir / "ids.json")
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,8 @@ import click
 from ..chain.signers import LocalSigner
 from ..domain.codes import Scenario
 from ..domain.consent import CreditScope, ServiceConsent
+from ..domain.identifiers import validate_uscc
+from ..domain.ids import IdBook
 from ..domain.scenarios import spec_named
 from ..errors import ConsentInvalid, InvalidInput
 from ..services.consortium import SignedConsent, open_services, revoke_consent, sign_consent
@@ -51,6 +53,8 @@ def sign_cmd(
         "chain_id": platform.deployment.chain_id,
         "consortium": platform.deployment.consortium,
         "firm": "0x" + signed.consent.firm.hex(),
+        # The firm's USCC beside its id: how its bank learns the id (ids are not derivable).
+        "firm_uscc": validate_uscc(firm),
         "bank": "0x" + signed.consent.bank.hex(),
         "scenario": int(signed.consent.scenario),
         "scope": signed.consent.scope,
@@ -77,6 +81,11 @@ def submit_cmd(files: tuple[Path, ...], keystore: Path) -> None:
         _read(path, platform.deployment.chain_id, platform.deployment.consortium) for path in files
     ]
     open_services(platform, LocalSigner.from_keystore(keystore), consents)
+    if isinstance(platform.ids, IdBook):
+        for path, signed in zip(files, consents, strict=True):
+            uscc = json.loads(path.read_text()).get("firm_uscc")
+            if uscc:
+                platform.ids.learn(uscc, signed.consent.firm)
     console.print(f"{len(consents)} service(s) opened")
 
 

@@ -9,7 +9,7 @@ import click
 
 from ..chain.deployment import Deployment
 from ..cli.common import console, err_console, friendly
-from ..domain.fingerprint import Fingerprinter
+from ..domain.ids import ParticipantIds
 from ..domain.money import currency
 from ..errors import InvalidInput
 from ..indexer.store import default_db_url, open_for_reading
@@ -21,16 +21,10 @@ from .render import FORMATS, rich_table, write, write_chart
 from .scope import scope_of
 
 
-def _fingerprinter(deployment: Deployment | None) -> Fingerprinter | None:
-    """The consortium key's fingerprinter: the configured key, else the published devnet key
-    on the project's own devnet (``Settings.consortium_key_for``), else None."""
-    settings = get_settings()
-    if settings.consortium_key is None and deployment is None:
-        return None
-    try:
-        return Fingerprinter(settings.consortium_key_for(deployment.chain_id if deployment else 0))
-    except InvalidInput:
-        return None
+def _ids(deployment: Deployment | None) -> ParticipantIds:
+    """How this process names participants: the regulator's directory (its key, or the
+    published devnet key on the project's own devnet), else this member's id book."""
+    return get_settings().participant_ids(deployment.chain_id if deployment else 0)
 
 
 def _deployment(path: Path) -> Deployment | None:
@@ -45,13 +39,11 @@ def _deployment(path: Path) -> Deployment | None:
     return Deployment.load(path)
 
 
-def _participant(value: str, fingerprints: Fingerprinter | None) -> str:
-    """A participant id: ``0x`` fingerprint as given, or a USCC fingerprinted."""
+def _participant(value: str, ids: ParticipantIds) -> str:
+    """A participant id: ``0x`` id as given, or a USCC resolved through ``ids``."""
     if value.startswith("0x") and len(value) == 66:
         return value.lower()
-    if fingerprints is None:
-        raise InvalidInput("set CROSSBORDER_CONSORTIUM_KEY to name a bank by its USCC")
-    return "0x" + fingerprints.participant(value).hex()
+    return "0x" + ids.participant(value).hex()
 
 
 @click.command("report")
@@ -103,20 +95,18 @@ def report_cmd(
     if fmt == "table" and output is not None:
         raise InvalidInput("--output needs --format csv, xlsx or json")
     deployment = _deployment(deployment_file or settings.deployment_path)
-    fingerprints = _fingerprinter(deployment)
+    ids = _ids(deployment)
     filters = Filters(
         date_from=date_from.date() if date_from else None,
         date_to=date_to.date() if date_to else None,
-        bank=_participant(bank, fingerprints) if bank else None,
+        bank=_participant(bank, ids) if bank else None,
         currency=currency(currency_code).numeric if currency_code else None,
         scenario=SCENARIO_CODES[scenario] if scenario else None,
         period="day" if period == "day" else "month",
     )
     show = namer({})
     if names is not None:
-        if fingerprints is None:
-            raise InvalidInput("set CROSSBORDER_CONSORTIUM_KEY to match names to fingerprints")
-        show = namer(load_names(names, fingerprints))
+        show = namer(load_names(names, ids))
     engine = open_for_reading(db_url or settings.db_url or default_db_url(settings.devnet_dir))
     try:
         with engine.connect() as conn:

@@ -1,4 +1,4 @@
-"""Showing participants by name: a bank's off-chain list of ``uscc,name``, fingerprinted."""
+"""Showing participants by name: an off-chain list of ``uscc,name``, resolved to on-chain ids."""
 
 from __future__ import annotations
 
@@ -6,15 +6,18 @@ import csv
 from collections.abc import Callable
 from pathlib import Path
 
-from ..domain.fingerprint import Fingerprinter
-from ..errors import InvalidInput
+from ..domain.ids import ParticipantIds
+from ..errors import InvalidInput, UnknownParticipantId
 
 
-def load_names(path: Path, fingerprints: Fingerprinter) -> dict[str, str]:
-    """Fingerprint each USCC of a ``uscc,name`` CSV with the consortium key.
+def load_names(path: Path, ids: ParticipantIds) -> dict[str, str]:
+    """Resolve each USCC of a ``uscc,name`` CSV to its on-chain id.
+
+    The regulator's directory resolves every row; a member's id book only the participants it
+    knows (its customers, the institutions): the other rows stay unnamed.
 
     Returns:
-        ``0x`` fingerprint to ``"name (USCC)"``.
+        ``0x`` id to ``"name (USCC)"``.
 
     Raises:
         InvalidInput: The file is missing, or a row has an invalid USCC.
@@ -31,7 +34,9 @@ def load_names(path: Path, fingerprints: Fingerprinter) -> dict[str, str]:
             raise InvalidInput(f"{path}, line {number}: expected 'uscc,name'")
         uscc, name = row[0].strip(), row[1].strip()
         try:
-            key = "0x" + fingerprints.participant(uscc).hex()
+            key = "0x" + ids.participant(uscc).hex()
+        except UnknownParticipantId:
+            continue
         except InvalidInput as error:
             raise InvalidInput(f"{path}, line {number}: {error}") from None
         names[key] = f"{name} ({uscc})"
@@ -39,5 +44,5 @@ def load_names(path: Path, fingerprints: Fingerprinter) -> dict[str, str]:
 
 
 def namer(names: dict[str, str]) -> Callable[[str], str]:
-    """A function showing a participant by name when known, else by its fingerprint."""
+    """A function showing a participant by name when known, else by its on-chain id."""
     return lambda fingerprint: names.get(fingerprint, fingerprint)

@@ -17,7 +17,7 @@ from ..chain.rpc import Log, RpcClient, RpcError, revert_reason
 from ..chain.sender import Receipt, TransactionSender, TxRequest
 from ..chain.signers import Signer
 from ..domain.fingerprint import Fingerprinter
-from ..domain.ids import FingerprintIds, ParticipantIds
+from ..domain.ids import ParticipantIds
 from ..errors import InvalidInput, from_revert
 from ..settings import Settings, get_settings
 
@@ -34,14 +34,18 @@ class Platform:
         sender: TransactionSender | None = None,
         *,
         gas: GasPolicy | None = None,
+        ids: ParticipantIds | None = None,
     ) -> None:
         """``sender`` signs and sends; else one is made with the ``gas`` policy (else the
-        settings' policy, ``CROSSBORDER_GAS_*``)."""
+        settings' policy, ``CROSSBORDER_GAS_*``). ``ids`` names participants on chain; else the
+        settings' (the directory with its key, else this member's id book)."""
         self.rpc = rpc
         self.deployment = deployment
         self.abis = abis
         self.fingerprints = fingerprints
-        self.ids: ParticipantIds = FingerprintIds(fingerprints)
+        self.ids: ParticipantIds = (
+            ids if ids is not None else get_settings().participant_ids(deployment.chain_id)
+        )
         self.sender = _sender(rpc, deployment.chain_id, sender, gas)
         self._by_address = {
             address.lower(): abis[name] for name, address in deployment.contracts.items()
@@ -54,6 +58,7 @@ class Platform:
         *,
         sender: TransactionSender | None = None,
         gas: GasPolicy | None = None,
+        ids: ParticipantIds | None = None,
     ) -> Platform:
         """Connects to the node and the deployment named by the settings.
 
@@ -61,6 +66,7 @@ class Platform:
             settings: Node, deployment file, key and gas policy; ``get_settings()`` when None.
             sender: Signs and sends (and names the node: its ``rpc``); else a new one.
             gas: How a new sender prices transactions; else the settings' policy.
+            ids: How participants are named on chain; else the settings'.
         """
         settings = settings or get_settings()
         rpc = sender.rpc if sender is not None else RpcClient(settings.rpc_url)
@@ -70,7 +76,14 @@ class Platform:
         if sender is None and gas is None:
             gas = settings.gas_policy
         sender = _sender(rpc, chain_id, sender, gas)
-        return cls(rpc, deployment, load_manifest(settings.build_file), Fingerprinter(key), sender)
+        return cls(
+            rpc,
+            deployment,
+            load_manifest(settings.build_file),
+            Fingerprinter(key),
+            sender,
+            ids=ids if ids is not None else settings.participant_ids(chain_id),
+        )
 
     @classmethod
     def deploy(
@@ -82,6 +95,7 @@ class Platform:
         *,
         gas: GasPolicy | None = None,
         sender: TransactionSender | None = None,
+        ids: ParticipantIds | None = None,
     ) -> Platform:
         """Deploys the contracts (``regulator`` becomes the admin), writes the deployment file
         to ``path`` and connects to them. ``key`` defaults to the settings' consortium key;
@@ -90,7 +104,7 @@ class Platform:
         sender = _sender(rpc, rpc.chain_id(), sender, gas)
         deployment = deploy(rpc, abis, regulator, path, sender=sender)
         key = key or get_settings().consortium_key_for(deployment.chain_id)
-        return cls(rpc, deployment, abis, Fingerprinter(key), sender)
+        return cls(rpc, deployment, abis, Fingerprinter(key), sender, ids=ids)
 
     def address(self, contract: str) -> str:
         return self.deployment.contracts[contract]
