@@ -249,6 +249,12 @@ class ConsentIn(Body):
     chain_id: int = Field(ge=0, le=2**63 - 1)
     consortium: str = Field(pattern=ADDRESS_PATTERN)
     firm: str = Field(pattern=HEX32_PATTERN)
+    firm_uscc: str | None = Field(
+        default=None,
+        min_length=18,
+        max_length=18,
+        description="the firm's USCC: the bank's id book learns the firm's id from it",
+    )
     bank: str = Field(pattern=HEX32_PATTERN)
     scenario: int = Field(ge=0, le=255)
     scope: int = Field(ge=0, le=2**32 - 1)

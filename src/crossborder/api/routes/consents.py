@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from ...domain.codes import Scenario, Stage
 from ...domain.consent import ServiceConsent
+from ...domain.ids import IdBook
 from ...errors import ConsentInvalid, InvalidInput
 from ...services.consortium import SignedConsent, open_services
 from ..deps import GatewayDep, IdempotencyKey, PrincipalDep
@@ -67,6 +68,8 @@ def submit(
         signer = gateway.signer_for(principal, signed.consent.scenario, Stage.SERVICE)
         attempt.start()
         (receipt,) = open_services(gateway.platform, signer, [signed])
+        if body.firm_uscc is not None and isinstance(gateway.platform.ids, IdBook):
+            gateway.platform.ids.learn(body.firm_uscc, signed.consent.firm)
         return 201, ConsentOut(
             firm=body.firm.lower(),
             bank=body.bank.lower(),
