@@ -408,10 +408,12 @@ def query_cmd(numbers: tuple[str, ...], kind: str) -> None:
 from ..indexer.command import index_cmd  # noqa: E402
 from ..reports.command import report_cmd  # noqa: E402
 from .consent import consent  # noqa: E402
+from .ids import ids  # noqa: E402
 from .serve import serve, token  # noqa: E402
 
 cli.add_command(index_cmd)
 cli.add_command(report_cmd)
 cli.add_command(consent)
+cli.add_command(ids)
 cli.add_command(serve)
 cli.add_command(token)

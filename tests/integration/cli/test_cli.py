@@ -206,3 +206,46 @@ def test_keystore_new_and_unlock(env, tmp_path):
     assert wrong.returncode == 1 and "Traceback" not in wrong.stdout + wrong.stderr
     again = run(env, "keystore", "new", str(path), check=False)
     assert again.returncode == 1 and "not overwriting" in again.stderr
+
+
+def test_ids_the_directory_issues_with_an_audit_record_and_a_member_learns(env, tmp_path):
+    """Outside the directory a firm's id is unknown until learned; the directory's lookup logs
+    who asked and why before it shows the id."""
+    firm, bank = "91350200MA2Y00001N", "91350200260130000K"
+    run(env, "devnet", "start")
+    try:
+        audit = tmp_path / "audit.jsonl"
+        issued = run(
+            env,
+            "ids",
+            "issue",
+            firm,
+            "--to",
+            bank,
+            "--reason",
+            "auth #7",
+            "--audit-log",
+            str(audit),
+        )
+        pid = issued.stdout.split()[1]
+        record = json.loads(audit.read_text())
+        assert record["uscc"] == firm and record["id"] == pid and record["to"] == bank
+
+        member = {
+            **env,
+            "CROSSBORDER_DEVNET": "0",
+            "CROSSBORDER_ID_BOOK": str(tmp_path / "book.json"),
+        }
+        # A member (no directory key) on another's chain: the devnet marker names another dir.
+        member["CROSSBORDER_DEVNET_DIR"] = str(tmp_path / "member")
+        unknown = run(member, "ids", "show", firm, check=False)
+        assert unknown.returncode == 1 and "consent carries it" in unknown.stderr
+        refused = run(member, "ids", "issue", firm, "--to", bank, "--reason", "x", check=False)
+        assert refused.returncode == 1 and "directory" in refused.stderr
+        run(member, "ids", "learn", firm, pid)
+        assert pid in run(member, "ids", "show", firm).stdout
+        clash = run(member, "ids", "learn", firm, "0x" + "11" * 32, check=False)
+        assert clash.returncode == 1 and "another id" in clash.stderr
+        assert "Traceback" not in unknown.stderr + refused.stderr + clash.stderr
+    finally:
+        run(env, "devnet", "stop")
