@@ -37,6 +37,7 @@ _SCHEMA = (
     " request BLOB NOT NULL, tx_hash TEXT NOT NULL, raw BLOB NOT NULL,"
     " sent INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (chain_id, signer, key))"
 )
+_HASH_INDEX = "CREATE INDEX IF NOT EXISTS idempotency_tx_hash ON idempotency (tx_hash)"
 _LEGACY_TABLE = "sent_tx"  # before keys were scoped: key -> (tx_hash, raw, sent)
 
 
@@ -110,6 +111,7 @@ class IdempotencyStore:
             if path is not None:
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(_SCHEMA)
+            self._db.execute(_HASH_INDEX)
             self._migrate_unscoped()
 
     def close(self) -> None:
@@ -128,6 +130,23 @@ class IdempotencyStore:
         if row is None:
             return None
         return StoredTx(row[0], bytes(row[1]), bool(row[2]), bytes(row[3]))
+
+    def raw_of(self, tx_hash: str) -> bytes | None:
+        """The signed bytes recorded with a transaction hash, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT raw FROM idempotency WHERE tx_hash = ?", (tx_hash,)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def unsent(self, chain_id: int) -> list[IdempotencyKey]:
+        """The keys of a chain whose signed bytes were recorded but not (known to be) sent."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT chain_id, signer, key FROM idempotency WHERE chain_id = ? AND sent = 0",
+                (chain_id,),
+            ).fetchall()
+        return [IdempotencyKey(int(c), str(s), str(k)) for c, s, k in rows]
 
     def put(self, records: Sequence[Record]) -> None:
         """Record signed transactions as signed but not yet sent, in one transaction."""

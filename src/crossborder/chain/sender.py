@@ -11,7 +11,9 @@ here as before.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -52,6 +54,7 @@ __all__ = [
 
 SEND_ATTEMPTS = 3  # broadcasts of the same signed bytes when the node is unreachable
 RESYNC_ATTEMPTS = 3  # fresh nonces tried when the node says ours is taken
+SENT_BYTES_KEPT = 100_000  # signed bytes kept in memory to re-send after a reorg or failover
 # Gas over eth_estimateGas: earlier transactions of a pipelined batch may change storage costs.
 GAS_ESTIMATE_MARGIN = (6, 5)
 
@@ -112,12 +115,16 @@ class TransactionSender:
         rpc: The node.
         chain_id: The chain id signed into every transaction.
         gas_price: A fixed legacy gas price (shorthand for ``gas=GasPolicy.fixed(gas_price)``).
-        store: Where idempotency keys are recorded; in memory when None.
+        store: Where idempotency keys are recorded; when None, the settings' file
+            (``CROSSBORDER_IDEMPOTENCY_DB``), else memory.
         gas: How transactions are priced; the settings' policy (``CROSSBORDER_GAS_*``) when None.
+        confirmations: Blocks on top of a transaction's before a wait returns it; the settings'
+            ``CROSSBORDER_CONFIRMATIONS`` when None.
 
     Attributes:
         pricer: Prices each signing pass from the policy and the chain's base fee only.
-        receipts: Polls for mined transactions and diagnoses reverts.
+        receipts: Follows the chain for sent transactions (re-sending the same signed bytes
+            of one a reorg or a lost node dropped) and diagnoses reverts.
     """
 
     def __init__(
@@ -128,17 +135,22 @@ class TransactionSender:
         *,
         store: IdempotencyStore | None = None,
         gas: GasPolicy | None = None,
+        confirmations: int | None = None,
     ) -> None:
+        settings = get_settings()
         if gas_price is not None:
             if gas is not None:
                 raise InvalidInput("give either a fixed gas_price or a gas policy, not both")
             gas = GasPolicy.fixed(gas_price)
         self.rpc = rpc
         self.chain_id = chain_id
-        self.pricer = GasPricer(rpc, gas if gas is not None else get_settings().gas_policy)
-        self.receipts = Receipts(rpc)
-        self._store = store if store is not None else IdempotencyStore()
+        self.pricer = GasPricer(rpc, gas if gas is not None else settings.gas_policy)
+        self._store = store if store is not None else IdempotencyStore(settings.idempotency_db)
         self._nonces = NonceBook(rpc)
+        self._sent: OrderedDict[str, bytes] = OrderedDict()
+        self._sent_lock = threading.Lock()
+        depth = settings.confirmations if confirmations is None else confirmations
+        self.receipts = Receipts(rpc, depth, raw_of=self.raw_of)
 
     @property
     def gas(self) -> GasPolicy:
@@ -148,6 +160,29 @@ class TransactionSender:
     def fees(self) -> Fees:
         """What the next transactions offer per gas (from the policy and the base fee)."""
         return self.pricer.fees()
+
+    def raw_of(self, tx_hash: str) -> bytes | None:
+        """The signed bytes of a transaction this process sent, or recorded under a key."""
+        with self._sent_lock:
+            raw = self._sent.get(tx_hash)
+        return raw if raw is not None else self._store.raw_of(tx_hash)
+
+    def recover(self) -> list[str]:
+        """After a restart: broadcast the recorded bytes of keys signed but maybe never sent.
+
+        The same signed bytes, never a new signature: bytes the node already has (or mined) are
+        left as they are; bytes that can never land (their nonce taken) are forgotten, so that
+        the key's next use signs afresh.
+
+        Returns:
+            The hashes of the keys' transactions now on the node.
+        """
+        hashes = []
+        for key in self._store.unsent(self.chain_id):
+            record = self._store.get(key)
+            if record is not None and (done := self._replay(key, record.request)) is not None:
+                hashes.append(done)
+        return hashes
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -394,6 +429,11 @@ class TransactionSender:
         return [i for i, _ in left], [g for _, g in left]
 
     def _record(self, signed: Sequence[_Signed]) -> None:
+        with self._sent_lock:
+            for item in signed:
+                self._sent[item.tx_hash] = item.raw
+            while len(self._sent) > SENT_BYTES_KEPT:
+                self._sent.popitem(last=False)
         self._store.put(
             [
                 Record(s.key, s.request.digest(), s.tx_hash, s.raw)
