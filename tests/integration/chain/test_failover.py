@@ -8,6 +8,7 @@ apart are two chains even with the same chain id: their genesis blocks differ.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterator
@@ -46,10 +47,8 @@ def proxies(node: Devnet) -> Iterator[list[NodeProxy]]:
     made = [NodeProxy(node.url), NodeProxy(node.url)]
     yield made
     for proxy in made:
-        try:
+        with contextlib.suppress(OSError):
             proxy.stop()
-        except OSError:
-            pass
 
 
 def client(*urls: str, **options: float) -> FailoverRpcClient:
@@ -113,7 +112,7 @@ def test_no_endpoint_left_is_chain_unavailable(node: Devnet, proxies: list[NodeP
     rpc.chain_id()
     for proxy in proxies:
         proxy.stop()
-    with pytest.raises(ChainUnavailable, match="no (healthy node endpoint|endpoint answered)"):
+    with pytest.raises(ChainUnavailable, match=r"no (healthy node endpoint|endpoint answered)"):
         rpc.chain_id()
 
 
