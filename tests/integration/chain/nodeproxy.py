@@ -21,6 +21,8 @@ class NodeProxy(ThreadingHTTPServer):
     Attributes:
         die_on_send: Forward the next ``eth_sendRawTransaction``, then stop without answering
             (the node took the transaction and went away).
+        hold_sends: Neither forward nor answer ``eth_sendRawTransaction`` until stopped (the
+            sender hangs between recording its signed bytes and the node having them).
         methods: Every method the proxy forwarded, in order.
     """
 
@@ -31,6 +33,8 @@ class NodeProxy(ThreadingHTTPServer):
         self.upstream = upstream
         self.peers = peers
         self.die_on_send = False
+        self.hold_sends = False
+        self.released = threading.Event()
         self.methods: list[str] = []
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
         self._thread.start()
@@ -45,6 +49,7 @@ class NodeProxy(ThreadingHTTPServer):
 
     def stop(self) -> None:
         """Stop answering and free the port."""
+        self.released.set()
         self.shutdown()
         self.server_close()
 
@@ -57,6 +62,10 @@ class _Handler(BaseHTTPRequestHandler):
         calls = json.loads(body)
         batch = calls if isinstance(calls, list) else [calls]
         self.server.methods.extend(call["method"] for call in batch)
+        if self.server.hold_sends and b"eth_sendRawTransaction" in body:
+            self.server.released.wait()
+            self.close_connection = True
+            return
         answer = requests.post(
             self.server.upstream, data=body, headers={"Content-Type": "application/json"}
         ).json()
