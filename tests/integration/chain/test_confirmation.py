@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from crossborder.chain.devnet import Devnet, free_port
+from crossborder.chain.devnet import Devnet
 from crossborder.chain.receipts import Receipt
 from crossborder.chain.rpc import RpcClient
 from crossborder.chain.sender import TransactionSender, TxRequest
@@ -37,14 +37,6 @@ class CountingRpc(RpcClient):
         for call in calls if isinstance(calls, list) else [calls]:
             self.calls[call["method"]] += 1
         return super()._post(body)
-
-
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
-    devnet = Devnet(tmp_path_factory.mktemp("anvil"), port=free_port(), block_time=None)
-    devnet.start()
-    yield devnet
-    devnet.stop()
 
 
 @pytest.fixture

@@ -35,13 +35,6 @@ def start(directory: Path, **options: object) -> Devnet:
     return devnet
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
-    devnet = start(tmp_path_factory.mktemp("anvil"))
-    yield devnet
-    devnet.stop()
-
-
 @pytest.fixture
 def proxies(node: Devnet) -> Iterator[list[NodeProxy]]:
     made = [NodeProxy(node.url), NodeProxy(node.url)]

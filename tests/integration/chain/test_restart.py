@@ -11,12 +11,11 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from crossborder.chain.devnet import Devnet, free_port
+from crossborder.chain.devnet import Devnet
 from crossborder.chain.rpc import RpcClient
 from crossborder.chain.signers import LocalSigner
 
@@ -44,21 +43,6 @@ if mode == "wait":
     sender.wait([tx], timeout=60)
     print("confirmed", flush=True)
 """
-
-
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
-    devnet = Devnet(tmp_path_factory.mktemp("anvil"), port=free_port(), block_time=None)
-    devnet.start()
-    yield devnet
-    devnet.stop()
-
-
-@pytest.fixture
-def rpc(node: Devnet) -> Iterator[RpcClient]:
-    client = RpcClient(node.url)
-    yield client
-    client.close()
 
 
 def child(url: str, key: str, mode: str, payer: int, db: Path | None) -> subprocess.Popen[str]:
@@ -107,20 +91,27 @@ def kill(process: subprocess.Popen[str]) -> None:
     process.wait(10)
 
 
-def test_killed_between_signing_and_sending(node: Devnet, rpc: RpcClient, tmp_path: Path) -> None:
-    db = tmp_path / "idempotency.sqlite"
-    payer = node.signers()[1]
-    start = nonce(rpc, payer)
+def killed_before_sending(node: Devnet, db: Path, key: str, payer: int) -> str:
+    """Run a process until it recorded its signed bytes, hanging the broadcast; kill it."""
     proxy = NodeProxy(node.url)
     proxy.hold_sends = True  # the broadcast never reaches the node
-    first = child(proxy.url, "invoice-1", "send", 1, db)
+    first = child(proxy.url, key, "send", payer, db)
     try:
         until(lambda: recorded(db), "the signed bytes recorded")
         kill(first)
     finally:
         proxy.stop()
     ((tx_hash, sent),) = recorded(db)
-    assert not sent and nonce(rpc, payer) == start  # signed, recorded, never sent
+    assert not sent
+    return str(tx_hash)
+
+
+def test_killed_between_signing_and_sending(node: Devnet, rpc: RpcClient, tmp_path: Path) -> None:
+    db = tmp_path / "idempotency.sqlite"
+    payer = node.signers()[1]
+    start = nonce(rpc, payer)
+    tx_hash = killed_before_sending(node, db, "invoice-1", 1)
+    assert nonce(rpc, payer) == start  # signed, recorded, never sent
     again = finished(child(node.url, "invoice-1", "wait", 1, db))
     assert again == [tx_hash, "confirmed"]  # the recorded bytes, not a new signature
     assert finished(child(node.url, "invoice-1", "wait", 1, db)) == [tx_hash, "confirmed"]
@@ -133,15 +124,7 @@ def test_recover_broadcasts_what_a_killed_process_recorded(
     db = tmp_path / "idempotency.sqlite"
     payer = node.signers()[2]
     start = nonce(rpc, payer)
-    proxy = NodeProxy(node.url)
-    proxy.hold_sends = True
-    first = child(proxy.url, "invoice-2", "send", 2, db)
-    try:
-        until(lambda: recorded(db), "the signed bytes recorded")
-        kill(first)
-    finally:
-        proxy.stop()
-    ((tx_hash, _),) = recorded(db)
+    tx_hash = killed_before_sending(node, db, "invoice-2", 2)
     assert finished(child(node.url, "unused", "recover", 2, db)) == [tx_hash]
     assert recorded(db) == [(tx_hash, 1)]
     assert nonce(rpc, payer) == start + 1
