@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 RECHECK = 3.0  # seconds between lookups of transactions still pending
 BLOCKS_PER_ROUND = 200  # blocks read in one round (one JSON-RPC batch)
+MAX_BLOCKS_BACK = 1_000  # blocks a wait reads back rather than asking about each transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,9 @@ class Receipts:
         rpc: The node.
         confirmations: Blocks on top of a transaction's before it is confirmed (0: once mined).
         raw_of: The signed bytes of a transaction hash, if this process sent (or recorded) it.
+        sent_after: A block a transaction can only be mined after (the block its price was
+            read from), if known: the wait reads the blocks from there instead of asking
+            about the transaction.
         recheck: Seconds between lookups of transactions still pending.
     """
 
@@ -81,11 +85,13 @@ class Receipts:
         rpc: RpcClient,
         confirmations: int = 0,
         raw_of: Callable[[str], bytes | None] | None = None,
+        sent_after: Callable[[str], int | None] | None = None,
         recheck: float = RECHECK,
     ) -> None:
         self.rpc = rpc
         self.confirmations = confirmations
         self.raw_of = raw_of
+        self.sent_after = sent_after
         self.recheck = recheck
         self.resent = 0  # transactions re-sent from their signed bytes (reorgs, lost nodes)
 
@@ -292,17 +298,33 @@ class _Following:
         self.switches = getattr(self.rpc, "switches", 0)
 
     def start(self, receipts: bool) -> None:
-        """Ask once about each hash (with its receipt when ``receipts``), with the head."""
+        """Ask once about each hash (with its receipt when ``receipts``) unless it is known to
+        be mined after a block not long ago; read the blocks from the earliest such block."""
         method = "eth_getTransactionReceipt" if receipts else "eth_getTransactionByHash"
-        hashes = list(self.pending)
-        answers = self.rpc.batch([("eth_blockNumber", []), *((method, [h]) for h in hashes)])
+        after = self.owner.sent_after
+        hints = {h: after(h) for h in self.pending} if after is not None else {}
+        hinted = {h: block for h, block in hints.items() if block is not None}
+        asked = [h for h in self.pending if h not in hinted]
+        answers = self.rpc.batch([("eth_blockNumber", []), *((method, [h]) for h in asked)])
         self.head = self.last = int(answers[0], 16)
-        for tx_hash, answer in zip(hashes, answers[1:], strict=True):
+        if hinted and self.head - min(hinted.values()) > MAX_BLOCKS_BACK:
+            asked += list(hinted)  # sent long ago: asking costs less than reading the blocks
+            answers += self.rpc.batch([(method, [h]) for h in hinted])
+            hinted = {}
+        self._found(asked, answers[1:], receipts)
+        self.checked_at = time.monotonic()
+        if hinted:
+            self.last = min(self.head, *hinted.values())
+            self._read_blocks(
+                range(self.last + 1, min(self.head, self.last + BLOCKS_PER_ROUND) + 1)
+            )
+
+    def _found(self, hashes: list[str], answers: list[Any], receipts: bool) -> None:
+        for tx_hash, answer in zip(hashes, answers, strict=True):
             if answer is None or answer.get("blockNumber") is None:
                 continue
             value = Receipt.from_json(answer) if receipts else None
             self._saw(tx_hash, Mined(int(answer["blockNumber"], 16), answer["blockHash"], value))
-        self.checked_at = time.monotonic()
 
     def step(self) -> None:
         """One round: read the head and the new blocks; re-check after a reorg or when due."""

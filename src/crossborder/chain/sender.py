@@ -106,6 +106,7 @@ class _Signed(NamedTuple):
     nonce: int
     raw: bytes
     tx_hash: str
+    after: int | None  # the block the pricing read: the transaction lands in a later one
 
 
 class TransactionSender:
@@ -147,10 +148,10 @@ class TransactionSender:
         self.pricer = GasPricer(rpc, gas if gas is not None else settings.gas_policy)
         self._store = store if store is not None else IdempotencyStore(settings.idempotency_db)
         self._nonces = NonceBook(rpc)
-        self._sent: OrderedDict[str, bytes] = OrderedDict()
+        self._sent: OrderedDict[str, tuple[bytes, int | None]] = OrderedDict()
         self._sent_lock = threading.Lock()
         depth = settings.confirmations if confirmations is None else confirmations
-        self.receipts = Receipts(rpc, depth, raw_of=self.raw_of)
+        self.receipts = Receipts(rpc, depth, raw_of=self.raw_of, sent_after=self.sent_after)
 
     @property
     def gas(self) -> GasPolicy:
@@ -164,8 +165,14 @@ class TransactionSender:
     def raw_of(self, tx_hash: str) -> bytes | None:
         """The signed bytes of a transaction this process sent, or recorded under a key."""
         with self._sent_lock:
-            raw = self._sent.get(tx_hash)
-        return raw if raw is not None else self._store.raw_of(tx_hash)
+            sent = self._sent.get(tx_hash)
+        return sent[0] if sent is not None else self._store.raw_of(tx_hash)
+
+    def sent_after(self, tx_hash: str) -> int | None:
+        """A block number the transaction (sent by this process) can only be mined after."""
+        with self._sent_lock:
+            sent = self._sent.get(tx_hash)
+        return None if sent is None else sent[1]
 
     def recover(self) -> list[str]:
         """After a restart: broadcast the recorded bytes of keys signed but maybe never sent.
@@ -431,7 +438,7 @@ class TransactionSender:
     def _record(self, signed: Sequence[_Signed]) -> None:
         with self._sent_lock:
             for item in signed:
-                self._sent[item.tx_hash] = item.raw
+                self._sent[item.tx_hash] = (item.raw, item.after)
             while len(self._sent) > SENT_BYTES_KEPT:
                 self._sent.popitem(last=False)
         self._store.put(
@@ -464,7 +471,7 @@ class TransactionSender:
         if request.to is not None:
             tx["to"] = bytes.fromhex(request.to.removeprefix("0x"))
         raw = request.signer.sign(tx)
-        return _Signed(index, request, key, gas, nonce, raw, "0x" + keccak(raw).hex())
+        return _Signed(index, request, key, gas, nonce, raw, "0x" + keccak(raw).hex(), fees.block)
 
     def _sign_items(
         self, items: Sequence[tuple[int, TxRequest, IdempotencyKey | None, int]], fees: Fees

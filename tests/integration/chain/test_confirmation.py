@@ -106,10 +106,23 @@ def test_blocks_are_read_once_and_receipts_fetched_once(
     finally:
         rpc.request("evm_setAutomine", [True])
     assert [r.tx_hash for r in done[0]] == hashes
-    # One lookup with the head, then one receipt for each transaction found in a block read.
-    assert rpc.calls["eth_getTransactionReceipt"] == 2 * len(hashes)
+    # Sent after a block the pricing read: no lookup, the blocks from there are read once
+    # each, then one receipt for each transaction found in them.
+    assert rpc.calls["eth_getTransactionReceipt"] == len(hashes)
     assert rpc.calls["eth_getBlockByNumber"] <= 3 + 1
     assert rpc.calls["eth_getTransactionByHash"] == 0  # no recheck was due
+
+
+def test_a_transaction_sent_elsewhere_is_asked_about_once(
+    node: Devnet, rpc: CountingRpc, signers: list[LocalSigner]
+) -> None:
+    other = TransactionSender(RpcClient(node.url), CHAIN_ID)
+    tx_hash = other.send(pay(signers[2], signers[3], 99))
+    until_mined(rpc, tx_hash)
+    rpc.calls.clear()
+    (receipt,) = TransactionSender(rpc, CHAIN_ID).wait([tx_hash])
+    assert receipt.tx_hash == tx_hash
+    assert rpc.calls["eth_getTransactionReceipt"] == 1  # this sender has no block to start at
 
 
 def confirm_across(
