@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from eth_utils.crypto import keccak
+
 from ..errors import ChainUnavailable, CrossborderError, TransactionFailed, from_revert
 from .rpc import Log, RpcClient, RpcError, revert_reason
 
@@ -199,7 +201,8 @@ class Receipts:
             How many were re-sent (those whose bytes this process has).
         """
         raws = [(h, self.raw_of(h)) for h in tx_hashes] if self.raw_of is not None else []
-        known = [(h, raw) for h, raw in raws if raw is not None]
+        # Only bytes that are the transaction waited for (a store file is not trusted blindly).
+        known = [(h, raw) for h, raw in raws if raw is not None and "0x" + keccak(raw).hex() == h]
         if not known:
             return 0
         answers = self.rpc.batch(

@@ -291,6 +291,11 @@ class RpcClient:
         return session
 
 
+def repeatable(body: bytes) -> bool:
+    """Whether a JSON-RPC request (or batch) may be repeated on another endpoint of the chain."""
+    return not any(marker in body for marker in _UNSAFE_METHODS)
+
+
 def rpc_urls(urls: str | Sequence[str]) -> list[str]:
     """A list of endpoint URLs from a list or a comma-separated string (blanks dropped)."""
     parts = urls.split(",") if isinstance(urls, str) else list(urls)
@@ -403,7 +408,7 @@ class FailoverRpcClient(RpcClient):
             return self._select(force=True)
 
     def _post(self, body: bytes) -> Any:
-        safe = not any(marker in body for marker in _UNSAFE_METHODS)
+        safe = repeatable(body)
         failed: list[str] = []
         while True:
             with self._select_lock:

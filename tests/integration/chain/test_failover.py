@@ -21,12 +21,15 @@ from crossborder.chain.rpc import FailoverRpcClient, RpcClient, connect_rpc, rpc
 from crossborder.chain.sender import TransactionSender, TxRequest
 from crossborder.chain.signers import LocalSigner
 from crossborder.errors import ChainUnavailable, InvalidInput
+from crossborder.services.platform import Platform
+from crossborder.settings import Settings
 
 from .nodeproxy import NodeProxy
 
 pytestmark = pytest.mark.integration
 
 CHAIN_ID = 31337
+KEY = b"failover-test-consortium-key"
 
 
 def start(directory: Path, **options: object) -> Devnet:
@@ -196,6 +199,37 @@ def test_an_isolated_endpoint_is_not_used(node: Devnet) -> None:
     finally:
         alone.stop()
         connected.stop()
+
+
+def test_the_platform_connects_to_several_endpoints(
+    node: Devnet, proxies: list[NodeProxy], tmp_path: Path
+) -> None:
+    regulator, payee = node.signers(2)
+    path = tmp_path / "deployment.json"
+    Platform.deploy(RpcClient(node.url), regulator, path, KEY)
+    first, second = proxies
+    settings = Settings(
+        rpc_url=f"{first.url}, {second.url}", deployment_file=path, consortium_key=KEY.decode()
+    )
+    by_setting = Platform.connect(settings)
+    by_list = Platform.connect(
+        settings.model_copy(update={"rpc_url": node.url}), urls=[first.url, second.url]
+    )
+    for platform in (by_setting, by_list):
+        assert isinstance(platform.rpc, FailoverRpcClient)
+        assert [e.url for e in platform.rpc.endpoints] == [first.url, second.url]
+        assert platform.view("Consortium", "owner")[0].lower() == regulator.address.lower()
+    assert (
+        type(Platform.connect(settings.model_copy(update={"rpc_url": node.url})).rpc) is RpcClient
+    )
+    first.stop()  # the platform's node goes away: reads and writes go on through the second
+    for platform in (by_setting, by_list):
+        assert platform.view("Consortium", "owner")[0].lower() == regulator.address.lower()
+        receipt = platform.sender.transact(TxRequest(regulator, payee.address, value=1, gas=21_000))
+        assert receipt.status == 1
+        assert platform.rpc.url == second.url
+    with pytest.raises(InvalidInput, match="not both"):
+        Platform.connect(settings, sender=by_list.sender, urls=[second.url])
 
 
 def nonce(rpc: RpcClient, signer: LocalSigner) -> int:
