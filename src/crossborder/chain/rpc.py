@@ -443,8 +443,8 @@ class FailoverRpcClient(RpcClient):
             raise ChainUnavailable(f"no healthy node endpoint ({problems})")
         chosen = current if current in healthy else healthy[0]
         if chosen is not current:
-            self.switches += 1
             if current is not None:
+                self.switches += 1
                 log.warning(
                     "RPC failover: %s -> %s (%s was %s)",
                     current.url,

@@ -55,6 +55,7 @@ __all__ = [
 SEND_ATTEMPTS = 3  # broadcasts of the same signed bytes when the node is unreachable
 RESYNC_ATTEMPTS = 3  # fresh nonces tried when the node says ours is taken
 SENT_BYTES_KEPT = 100_000  # signed bytes kept in memory to re-send after a reorg or failover
+RESEND_ON_SWITCH = 5_000  # latest transactions checked on (and re-sent to) a new endpoint
 # Gas over eth_estimateGas: earlier transactions of a pipelined batch may change storage costs.
 GAS_ESTIMATE_MARGIN = (6, 5)
 
@@ -150,6 +151,7 @@ class TransactionSender:
         self._nonces = NonceBook(rpc)
         self._sent: OrderedDict[str, tuple[bytes, int | None]] = OrderedDict()
         self._sent_lock = threading.Lock()
+        self._switches = getattr(rpc, "switches", 0)
         depth = settings.confirmations if confirmations is None else confirmations
         self.receipts = Receipts(rpc, depth, raw_of=self.raw_of, sent_after=self.sent_after)
 
@@ -173,6 +175,19 @@ class TransactionSender:
         with self._sent_lock:
             sent = self._sent.get(tx_hash)
         return None if sent is None else sent[1]
+
+    def _after_switch(self) -> None:
+        """After a failing-over client changed endpoint: the new node may lack transactions the
+        old one held pending (a later nonce would wait behind the gap), so the latest ones it
+        does not know are re-sent from their signed bytes, in the order they were sent."""
+        switches = getattr(self.rpc, "switches", 0)
+        if switches == self._switches:
+            return
+        self._switches = switches
+        with self._sent_lock:
+            recent = list(self._sent)[-RESEND_ON_SWITCH:]
+        states = self.receipts.lookup(recent)
+        self.receipts.resend([h for h in recent if states[h] is None])
 
     def recover(self) -> list[str]:
         """After a restart: broadcast the recorded bytes of keys signed but maybe never sent.
@@ -212,7 +227,9 @@ class TransactionSender:
         with self._nonces.locked(address):
             if key is not None and (done := self._replay_locked(key, request.digest())):
                 return done
-            return self._sign_and_broadcast(request, key, gas, fees)
+            tx_hash = self._sign_and_broadcast(request, key, gas, fees)
+        self._after_switch()
+        return tx_hash
 
     def send_many(self, requests: Sequence[TxRequest]) -> list[str]:
         """Sign all transactions first, then broadcast them in JSON-RPC batches.
@@ -244,6 +261,7 @@ class TransactionSender:
                 self._broadcast_many(self._sign_items(items, fees), hashes, fees)
         for copy, original in copies:
             hashes[copy] = hashes[original]
+        self._after_switch()
         sent = [h for h in hashes if h is not None]
         if len(sent) != len(requests):
             raise AssertionError("send_many left a request without a hash")

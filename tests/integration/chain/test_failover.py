@@ -201,6 +201,31 @@ def test_an_isolated_endpoint_is_not_used(node: Devnet) -> None:
         connected.stop()
 
 
+def test_transactions_the_new_node_lacks_are_resent_after_a_switch(
+    node: Devnet, tmp_path: Path
+) -> None:
+    """The first endpoint (a fork: same chain id and genesis, a pool of its own) takes a
+    transaction and dies; the next transaction, sent to the second, would wait behind the gap."""
+    fork = start(tmp_path / "fork", extra_args=("--fork-url", node.url))
+    payer, payee = node.signers(2)
+    rpc = client(fork.url, node.url, health_interval=60)
+    sender = TransactionSender(rpc, CHAIN_ID)
+    start_nonce = nonce(RpcClient(node.url), payer)
+    try:
+        lost = sender.send(TxRequest(payer, payee.address, value=1, gas=21_000))
+    finally:
+        fork.stop()
+    assert RpcClient(node.url).request("eth_getTransactionByHash", [lost]) is None
+    later = sender.send(TxRequest(payer, payee.address, value=2, gas=21_000))
+    assert rpc.url == node.url and rpc.switches == 1
+    assert sender.receipts.resent == 1  # the lost one, from its signed bytes
+    receipts = sender.receipts
+    receipts.recheck = 60  # the wait below does not re-send it itself
+    assert receipts.wait([later], timeout=10)[0].status == 1
+    assert receipts.wait([lost], timeout=10)[0].status == 1
+    assert nonce(RpcClient(node.url), payer) == start_nonce + 2
+
+
 def test_the_platform_connects_to_several_endpoints(
     node: Devnet, proxies: list[NodeProxy], tmp_path: Path
 ) -> None:
