@@ -123,6 +123,7 @@ def serve(
     sender = TransactionSender(
         rpc, chain_id, store=IdempotencyStore(folder / "sender.sqlite"), gas=settings.gas_policy
     )
+    sender.recover()  # what a killed gateway signed and recorded but maybe never sent
     reports_url = _reports_url(settings, db)
     gateway = Gateway(
         Platform.connect(settings, sender=sender),
