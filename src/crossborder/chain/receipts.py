@@ -59,10 +59,12 @@ class Receipt:
 class Receipts:
     """Waits for transactions by following the chain's blocks, and explains their reverts.
 
-    A wait asks once about each transaction (is it mined already?), then follows the head: each
-    new block is read once with its transaction hashes, and the pending hashes are matched
-    against them; receipts are fetched only for matched transactions, once. (Polling every
-    pending transaction's receipt each round costs a geth node a whole-block decode per lookup.)
+    A wait follows the head: each new block is read once with its transaction hashes, and the
+    pending hashes are matched against them; receipts are fetched only for matched transactions,
+    once. It starts at the block the sender's gas pricing read before signing (the transaction
+    lands in a later one); a transaction without that hint (sent by another client, or long ago)
+    is asked about once instead. (Polling every pending transaction's receipt each round costs a
+    geth node a whole-block decode per lookup.)
 
     A transaction counts as confirmed once ``confirmations`` blocks are on top of its block and
     its block is still the chain's block at that height. A reorganisation (a block whose parent
@@ -166,8 +168,10 @@ class Receipts:
         follow = _Following(self, tx_hashes)
         deadline = time.monotonic() + timeout
         follow.start(receipts)
+        reported: set[str] = set()  # a reorg may confirm a transaction twice: report it once
         while True:
-            fresh = follow.confirm()
+            fresh = [h for h in follow.confirm() if h not in reported]
+            reported.update(fresh)
             if fresh and on_found is not None:
                 on_found(fresh)
             if not follow.pending and not follow.seen:
