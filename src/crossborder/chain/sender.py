@@ -190,21 +190,24 @@ class TransactionSender:
         self.receipts.resend([h for h in recent if states[h] is None])
 
     def recover(self) -> list[str]:
-        """After a restart: broadcast the recorded bytes of keys signed but maybe never sent.
+        """After a restart: settle what the idempotency store recorded but never saw confirmed.
 
-        The same signed bytes, never a new signature: bytes the node already has (or mined) are
-        left as they are; bytes that can never land (their nonce taken) are forgotten, so that
-        the key's next use signs afresh.
+        Keys signed but maybe never sent have their recorded bytes broadcast; keys sent but not
+        confirmed are looked up, and those the node does not know (lost with a node's pool, or
+        dropped by a reorg) are re-sent from the same bytes. Never a new signature: bytes that
+        can never land (their nonce taken) are forgotten, so the key's next use signs afresh.
 
         Returns:
-            The hashes of the keys' transactions now on the node.
+            The hashes of the keys' transactions now on the node (to wait for).
         """
-        hashes = []
         for key in self._store.unsent(self.chain_id):
             record = self._store.get(key)
-            if record is not None and (done := self._replay(key, record.request)) is not None:
-                hashes.append(done)
-        return hashes
+            if record is not None:
+                self._replay(key, record.request)  # now sent, or forgotten if it cannot land
+        sent = self._store.unconfirmed(self.chain_id)
+        states = self.receipts.lookup(sent)
+        self.receipts.resend([h for h in sent if states[h] is None])
+        return sent
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -277,7 +280,9 @@ class TransactionSender:
         Raises:
             ChainUnavailable: Some were not mined within ``timeout`` seconds.
         """
-        return self.receipts.wait(tx_hashes, timeout, poll)
+        receipts = self.receipts.wait(tx_hashes, timeout, poll)
+        self._store.mark_confirmed(tx_hashes)
+        return receipts
 
     def wait_mined(
         self,
@@ -291,7 +296,9 @@ class TransactionSender:
         Returns:
             The block number of each transaction.
         """
-        return self.receipts.wait_mined(tx_hashes, timeout, poll, on_mined)
+        mined = self.receipts.wait_mined(tx_hashes, timeout, poll, on_mined)
+        self._store.mark_confirmed(tx_hashes)
+        return mined
 
     def transact(self, request: TxRequest, timeout: float = 120) -> Receipt:
         """Send a transaction and wait for it; a revert raises its typed error.

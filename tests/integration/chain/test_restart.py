@@ -24,7 +24,7 @@ from .nodeproxy import NodeProxy
 pytestmark = pytest.mark.integration
 
 # One process of a service: sign and send a payment under a key (from the settings' file),
-# print its hash, then wait for it ("wait"), or broadcast what was recorded ("recover").
+# print its hash, then wait for it ("wait"); or settle and wait for what was recorded ("recover").
 CHILD = """
 import sys
 from crossborder.chain.rpc import RpcClient
@@ -35,7 +35,9 @@ signers = dev_signers(31337, 10, devnet=True)
 payer, payee = signers[int(payer_index)], signers[9]
 sender = TransactionSender(RpcClient(url), 31337)
 if mode == "recover":
-    print(",".join(sender.recover()), flush=True)
+    recovered = sender.recover()
+    sender.wait(recovered, timeout=60)
+    print(",".join(recovered), flush=True)
     sys.exit()
 tx = sender.send(TxRequest(payer, payee.address, value=11, gas=21000, idempotency_key=key))
 print(tx, flush=True)
@@ -131,9 +133,11 @@ def test_recover_broadcasts_what_a_killed_process_recorded(
     assert finished(child(node.url, "unused", "recover", 2, db)) == []  # nothing left
 
 
+@pytest.mark.parametrize(("mode", "said"), [("wait", ["confirmed"]), ("recover", [])])
 def test_sent_then_dropped_is_resent_from_the_recorded_bytes(
-    node: Devnet, rpc: RpcClient, tmp_path: Path
+    node: Devnet, rpc: RpcClient, tmp_path: Path, mode: str, said: list[str]
 ) -> None:
+    """Restarted, the process uses the key again ("wait") or recovers at start-up ("recover")."""
     db = tmp_path / "idempotency.sqlite"
     payer = node.signers()[3]
     start = nonce(rpc, payer)
@@ -148,9 +152,10 @@ def test_sent_then_dropped_is_resent_from_the_recorded_bytes(
         assert rpc.request("eth_getTransactionByHash", [tx_hash]) is None
     finally:
         rpc.request("evm_setAutomine", [True])
-    again = finished(child(node.url, "invoice-3", "wait", 3, db))
-    assert again == [tx_hash, "confirmed"]
+    again = finished(child(node.url, "invoice-3", mode, 3, db))
+    assert again == [tx_hash, *said]
     assert nonce(rpc, payer) == start + 1
+    assert finished(child(node.url, "unused", "recover", 3, db)) == []  # all confirmed
 
 
 def test_without_the_file_a_restart_sends_a_second_transaction(
