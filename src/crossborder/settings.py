@@ -26,7 +26,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CROSSBORDER_", env_file=".env", extra="ignore")
 
-    rpc_url: str = "http://127.0.0.1:8545"
+    rpc_url: str = Field(
+        default="http://127.0.0.1:8545",
+        description="the node's JSON-RPC URL, or several endpoints of one chain, comma-separated"
+        " (the SDK fails over between them)",
+    )
     devnet_dir: Path = REPO_ROOT / ".devnet"
     devnet_port: int = 8545
     devnet_block_time: float = Field(default=1.0, description="interval mining, in seconds")
@@ -46,7 +50,22 @@ class Settings(BaseSettings):
         default=None,
         description="a member's book of the participant ids it knows (JSON); default: devnet_dir",
     )
-    confirmations: int = 0
+    confirmations: int = Field(
+        default=0,
+        ge=0,
+        description="blocks on top of a transaction's before it counts as confirmed",
+    )
+    rpc_max_lag: int = Field(
+        default=5, ge=0, description="blocks an endpoint may trail the best one and stay healthy"
+    )
+    rpc_min_peers: int = Field(
+        default=0, ge=0, description="peers an endpoint needs to be healthy (if it reports them)"
+    )
+    idempotency_db: Path | None = Field(
+        default=None,
+        description="SQLite file of idempotency keys and the signed bytes recorded under them,"
+        " so that a restarted process never submits twice; in memory when unset",
+    )
     db_url: str | None = None
     devnet: bool = Field(
         default=False,
@@ -66,6 +85,13 @@ class Settings(BaseSettings):
     def _gas_policy_fits(self) -> Settings:
         self.gas_policy  # noqa: B018 - raises InvalidInput (a ValueError) when inconsistent
         return self
+
+    @property
+    def rpc_urls(self) -> list[str]:
+        """The node endpoints of ``rpc_url`` (one, or several comma-separated)."""
+        from .chain.rpc import rpc_urls
+
+        return rpc_urls(self.rpc_url)
 
     @property
     def gas_policy(self) -> GasPolicy:
@@ -89,7 +115,7 @@ class Settings(BaseSettings):
             return True
         from .chain.devnet import started_devnet
 
-        return started_devnet(self.devnet_dir, self.rpc_url, chain_id)
+        return any(started_devnet(self.devnet_dir, url, chain_id) for url in self.rpc_urls)
 
     @property
     def deployment_path(self) -> Path:

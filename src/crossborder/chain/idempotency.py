@@ -35,8 +35,10 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS idempotency ("
     " chain_id INTEGER NOT NULL, signer TEXT NOT NULL, key TEXT NOT NULL,"
     " request BLOB NOT NULL, tx_hash TEXT NOT NULL, raw BLOB NOT NULL,"
-    " sent INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (chain_id, signer, key))"
+    " sent INTEGER NOT NULL DEFAULT 0, confirmed INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (chain_id, signer, key))"
 )
+_HASH_INDEX = "CREATE INDEX IF NOT EXISTS idempotency_tx_hash ON idempotency (tx_hash)"
 _LEGACY_TABLE = "sent_tx"  # before keys were scoped: key -> (tx_hash, raw, sent)
 
 
@@ -110,6 +112,12 @@ class IdempotencyStore:
             if path is not None:
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(idempotency)")}
+            if "confirmed" not in columns:  # a file from before confirmations were recorded
+                self._db.execute(
+                    "ALTER TABLE idempotency ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 0"
+                )
+            self._db.execute(_HASH_INDEX)
             self._migrate_unscoped()
 
     def close(self) -> None:
@@ -128,6 +136,42 @@ class IdempotencyStore:
         if row is None:
             return None
         return StoredTx(row[0], bytes(row[1]), bool(row[2]), bytes(row[3]))
+
+    def raw_of(self, tx_hash: str) -> bytes | None:
+        """The signed bytes recorded with a transaction hash, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT raw FROM idempotency WHERE tx_hash = ?", (tx_hash,)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def unsent(self, chain_id: int) -> list[IdempotencyKey]:
+        """The keys of a chain whose signed bytes were recorded but not (known to be) sent."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT chain_id, signer, key FROM idempotency WHERE chain_id = ? AND sent = 0",
+                (chain_id,),
+            ).fetchall()
+        return [IdempotencyKey(int(c), str(s), str(k)) for c, s, k in rows]
+
+    def unconfirmed(self, chain_id: int) -> list[str]:
+        """The hashes of a chain's keys sent but never seen confirmed (by a wait)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT tx_hash FROM idempotency WHERE chain_id = ? AND sent = 1 AND confirmed = 0",
+                (chain_id,),
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def mark_confirmed(self, tx_hashes: Sequence[str]) -> None:
+        """Record that a wait saw these transactions confirmed (``recover`` skips them)."""
+        if not tx_hashes:
+            return
+        with self._lock, self._db:
+            self._db.executemany(
+                "UPDATE idempotency SET confirmed = 1 WHERE tx_hash = ? AND confirmed = 0",
+                [(h,) for h in tx_hashes],
+            )
 
     def put(self, records: Sequence[Record]) -> None:
         """Record signed transactions as signed but not yet sent, in one transaction."""

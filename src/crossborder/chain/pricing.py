@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
 
 from ..errors import GasPriceUnavailable, InvalidInput
@@ -81,11 +81,14 @@ class Fees:
         max_fee: ``maxFeePerGas`` of a type-2 transaction, or the ``gasPrice`` of a legacy one.
         tip: ``maxPriorityFeePerGas``; None for a legacy transaction.
         base_fee: The base fee the offer was computed from, if any.
+        block: The number of the block that base fee was read from: a transaction priced by
+            it is mined in a later block (where a wait starts reading). Not part of the offer.
     """
 
     max_fee: int
     tip: int | None = None
     base_fee: int | None = None
+    block: int | None = field(default=None, compare=False)
 
     @property
     def legacy(self) -> bool:
@@ -122,7 +125,7 @@ class GasPricer:
         self.policy = policy
         self.ttl = ttl
         self._lock = threading.Lock()
-        self._reading: tuple[float, int | None] | None = None
+        self._reading: tuple[float, int | None, int | None] | None = None
 
     def fees(self) -> Fees:
         """The fees of the next transactions.
@@ -135,31 +138,36 @@ class GasPricer:
         if policy.mode == "fixed":
             assert policy.price is not None  # checked by GasPolicy
             return Fees(policy.price)
-        base = self.base_fee()
+        base, block = self._read()
         if policy.mode == "free":
             if base:
                 raise GasPriceUnavailable(
                     f"the chain charges a base fee of {base} wei per gas: the gas-free mode only "
                     "works on a gas-free network (set CROSSBORDER_GAS_PRICE_MODE=eip1559)"
                 )
-            return Fees(0, base_fee=base)
+            return Fees(0, base_fee=base, block=block)
         if base is None:
             raise GasPriceUnavailable(
                 "the chain has no EIP-1559 base fee (no baseFeePerGas in its blocks): set "
                 "CROSSBORDER_GAS_PRICE_MODE=fixed with CROSSBORDER_GAS_PRICE, or =free on a "
                 "gas-free network"
             )
-        return eip1559_fees(base, policy.tip, policy.max_fee)
+        return replace(eip1559_fees(base, policy.tip, policy.max_fee), block=block)
 
     def base_fee(self) -> int | None:
         """The base fee of the latest block (None on a chain without one), briefly cached."""
+        return self._read()[0]
+
+    def _read(self) -> tuple[int | None, int | None]:
+        """The latest block's base fee and number, briefly cached."""
         with self._lock:
             now = time.monotonic()
             if self._reading is None or now - self._reading[0] > self.ttl:
                 block = self.rpc.request("eth_getBlockByNumber", ["latest", False])
                 raw = block.get("baseFeePerGas") if block else None
-                self._reading = (now, None if raw is None else int(raw, 16))
-            return self._reading[1]
+                number = int(block["number"], 16) if block else None
+                self._reading = (now, None if raw is None else int(raw, 16), number)
+            return self._reading[1], self._reading[2]
 
 
 def eip1559_fees(base_fee: int, tip: int, cap: int | None = None) -> Fees:

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
+import math
 import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 
-from ..errors import ChainUnavailable
+from ..errors import ChainUnavailable, InvalidInput
 from ..errors import RpcError as RpcError  # raised by this client; defined with every SDK error
 
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
@@ -35,6 +37,30 @@ _REASON_PATTERNS = (
 )
 
 Call = tuple[str, Sequence[Any]]
+
+log = logging.getLogger(__name__)
+
+# Calls that change a node's own state (or let the node sign): never repeated on another
+# endpoint after a lost answer, since the first may have taken effect. Everything else is a read,
+# or ``eth_sendRawTransaction``, idempotent by transaction hash.
+_UNSAFE_METHODS = tuple(
+    f'"method":"{prefix}'.encode()
+    for prefix in (
+        "eth_sendTransaction",
+        "eth_signTransaction",
+        "anvil_",
+        "evm_",
+        "hardhat_",
+        "miner_",
+        "admin_",
+        "personal_",
+        "debug_",
+    )
+)
+MAX_HEAD_LAG = 5  # blocks an endpoint may be behind the best one and still be healthy
+RETRY_DEAD_AFTER = 5.0  # seconds before an unreachable endpoint is probed again
+HEALTH_INTERVAL = 5.0  # seconds between health checks of all endpoints
+PROBE_TIMEOUT = 2.0  # seconds a health probe waits for an endpoint
 
 
 def decode_error_data(data: bytes) -> str | None:
@@ -263,6 +289,248 @@ class RpcClient:
             with self._sessions_lock:
                 self._sessions.append(session)
         return session
+
+
+def repeatable(body: bytes) -> bool:
+    """Whether a JSON-RPC request (or batch) may be repeated on another endpoint of the chain."""
+    return not any(marker in body for marker in _UNSAFE_METHODS)
+
+
+def rpc_urls(urls: str | Sequence[str]) -> list[str]:
+    """A list of endpoint URLs from a list or a comma-separated string (blanks dropped)."""
+    parts = urls.split(",") if isinstance(urls, str) else list(urls)
+    found = [url.strip() for url in parts if url.strip()]
+    if not found:
+        raise InvalidInput(
+            "no node URL given (CROSSBORDER_RPC_URL holds one or more, comma-separated)"
+        )
+    return found
+
+
+def connect_rpc(
+    urls: str | Sequence[str], *, max_lag: int = MAX_HEAD_LAG, min_peers: int = 0
+) -> RpcClient:
+    """A client of one endpoint, or a failing-over client of several (same chain)."""
+    found = rpc_urls(urls)
+    if len(found) == 1:
+        return RpcClient(found[0])
+    return FailoverRpcClient(found, max_lag=max_lag, min_peers=min_peers)
+
+
+@dataclass(slots=True)
+class Endpoint:
+    """One node endpoint of a ``FailoverRpcClient`` and what its last probe found."""
+
+    client: RpcClient
+    probe: RpcClient
+    chain_id: int | None = None
+    genesis: str | None = None
+    head: int | None = None
+    peers: int | None = None  # None: the node does not answer net_peerCount
+    dead_until: float = 0.0
+    problem: str = field(default="not probed yet")
+
+    @property
+    def url(self) -> str:
+        return self.client.url
+
+
+class FailoverRpcClient(RpcClient):
+    """Several endpoints of one chain: each call goes to a healthy one, failing over to the next.
+
+    Healthy: reachable, the same chain id and genesis block hash as the chain first found (the
+    endpoints are tried in the order given), a head at most ``max_lag`` blocks behind the best
+    endpoint's, and not isolated: at least ``min_peers`` peers, and not 0 while another endpoint
+    has some (nodes that do not answer ``net_peerCount``, such as Anvil, are not judged on it).
+    An unreachable endpoint is probed again after ``retry_dead_after`` seconds; every endpoint
+    every ``health_interval`` seconds. The client stays on its endpoint while it is healthy; a
+    switch is logged as a warning naming both endpoints.
+
+    A call whose node stops answering is repeated on the next endpoint only when that is safe:
+    reads, and ``eth_sendRawTransaction`` (the same signed bytes have one hash: a node that
+    already has them says so). Calls that change a node's own state (``anvil_*``, ``evm_*``,
+    ``eth_sendTransaction``, …) raise ``ChainUnavailable`` instead.
+
+    Attributes:
+        switches: How many times the client changed endpoint (a confirmation loop re-checks
+            its pending transactions on the new node when this moves).
+    """
+
+    def __init__(
+        self,
+        urls: Sequence[str],
+        timeout: float = 30,
+        *,
+        retries: int = 1,
+        backoff: float = 0.1,
+        max_lag: int = MAX_HEAD_LAG,
+        min_peers: int = 0,
+        retry_dead_after: float = RETRY_DEAD_AFTER,
+        health_interval: float = HEALTH_INTERVAL,
+        probe_timeout: float = PROBE_TIMEOUT,
+    ) -> None:
+        found = rpc_urls(urls)
+        super().__init__(found[0], timeout, retries=retries, backoff=backoff)
+        self.endpoints = [
+            Endpoint(
+                RpcClient(url, timeout, retries=retries, backoff=backoff),
+                RpcClient(url, probe_timeout, retries=0),
+            )
+            for url in found
+        ]
+        self.max_lag = max_lag
+        self.min_peers = min_peers
+        self.retry_dead_after = retry_dead_after
+        self.health_interval = health_interval
+        self.switches = 0
+        self.identity: tuple[int, str] | None = None  # (chain id, genesis hash)
+        self._current: Endpoint | None = None
+        self._checked_at = -math.inf
+        self._select_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"FailoverRpcClient({[e.url for e in self.endpoints]!r})"
+
+    def close(self) -> None:
+        """Close every endpoint's HTTP sessions."""
+        for endpoint in self.endpoints:
+            endpoint.client.close()
+            endpoint.probe.close()
+        super().close()
+
+    def check(self) -> Endpoint:
+        """Probe every endpoint now and return the one calls go to.
+
+        Raises:
+            ChainUnavailable: No endpoint is healthy (each one's problem is named).
+        """
+        with self._select_lock:
+            return self._select(force=True)
+
+    def _post(self, body: bytes) -> Any:
+        safe = repeatable(body)
+        failed: list[str] = []
+        while True:
+            with self._select_lock:
+                endpoint = self._select(force=False)
+            try:
+                return endpoint.client._post(body)
+            except ChainUnavailable as exc:
+                with self._select_lock:
+                    self._mark_dead(endpoint, str(exc))
+                if not safe:
+                    raise ChainUnavailable(
+                        f"{exc}; not repeated on another endpoint (the call may have taken effect)"
+                    ) from exc
+                failed.append(endpoint.url)
+                if len(failed) >= len(self.endpoints):
+                    raise ChainUnavailable(
+                        f"no endpoint answered ({', '.join(failed)}): {exc}"
+                    ) from exc
+
+    def _select(self, *, force: bool) -> Endpoint:
+        """The endpoint for the next call (under the selection lock), probing when due."""
+        now = time.monotonic()
+        current = self._current
+        due = force or now - self._checked_at >= self.health_interval
+        if current is not None and current.dead_until <= now and not due:
+            return current
+        self._probe_all(now)
+        healthy = self._healthy()
+        if not healthy:
+            self._current = None
+            problems = "; ".join(f"{e.url}: {e.problem}" for e in self.endpoints)
+            raise ChainUnavailable(f"no healthy node endpoint ({problems})")
+        chosen = current if current in healthy else healthy[0]
+        if chosen is not current:
+            if current is not None:
+                self.switches += 1
+                log.warning(
+                    "RPC failover: %s -> %s (%s was %s)",
+                    current.url,
+                    chosen.url,
+                    current.url,
+                    current.problem,
+                )
+            self._current = chosen
+            self.url = chosen.url
+        return chosen
+
+    def _mark_dead(self, endpoint: Endpoint, problem: str) -> None:
+        endpoint.dead_until = time.monotonic() + self.retry_dead_after
+        endpoint.problem = f"unreachable ({problem})"
+        if endpoint is self._current:
+            self._checked_at = -math.inf  # pick another one at the next call
+
+    def _probe_all(self, now: float) -> None:
+        self._checked_at = now
+        for endpoint in self.endpoints:
+            if endpoint.dead_until > now and endpoint is not self._current:
+                continue
+            self._probe(endpoint)
+
+    def _probe(self, endpoint: Endpoint) -> None:
+        calls: list[Call] = [("eth_chainId", []), ("eth_blockNumber", []), ("net_peerCount", [])]
+        if endpoint.genesis is None:
+            calls.append(("eth_getBlockByNumber", ["0x0", False]))
+        try:
+            answers = endpoint.probe.batch(calls, return_errors=True)
+        except (ChainUnavailable, RpcError) as exc:
+            self._mark_dead(endpoint, str(exc))
+            return
+        try:
+            if isinstance(answers[0], RpcError) or isinstance(answers[1], RpcError):
+                raise ValueError(f"eth_chainId/eth_blockNumber failed: {answers[0]}")
+            endpoint.chain_id = int(answers[0], 16)
+            endpoint.head = int(answers[1], 16)
+            peers = answers[2]
+            endpoint.peers = (
+                None if isinstance(peers, RpcError) or peers is None else int(peers, 16)
+            )
+            if endpoint.genesis is None:
+                genesis = answers[3]
+                if isinstance(genesis, RpcError) or not isinstance(genesis, Mapping):
+                    raise ValueError("no genesis block")
+                endpoint.genesis = str(genesis["hash"])
+        except (ValueError, TypeError, KeyError) as exc:
+            self._mark_dead(endpoint, f"malformed health answer: {exc}")
+            return
+        endpoint.dead_until = 0.0
+        endpoint.problem = "healthy"
+
+    def _healthy(self) -> list[Endpoint]:
+        now = time.monotonic()
+        alive = [e for e in self.endpoints if e.dead_until <= now and e.head is not None]
+        if self.identity is None and alive:
+            first = alive[0]
+            assert first.chain_id is not None and first.genesis is not None
+            self.identity = (first.chain_id, first.genesis)
+        same = []
+        for endpoint in alive:
+            if (endpoint.chain_id, endpoint.genesis) != self.identity:
+                problem = (
+                    f"another chain (chain id {endpoint.chain_id}, genesis {endpoint.genesis};"
+                    f" expected {self.identity})"
+                )
+                if endpoint.problem != problem:
+                    log.warning("RPC endpoint %s refused: %s", endpoint.url, problem)
+                endpoint.problem = problem
+            else:
+                same.append(endpoint)
+        if not same:
+            return []
+        best = max(e.head or 0 for e in same)
+        connected = any(e.peers for e in same)
+        healthy = []
+        for endpoint in same:
+            head, peers = endpoint.head or 0, endpoint.peers
+            if head < best - self.max_lag:
+                endpoint.problem = f"stale (head {head}, best {best}, max lag {self.max_lag})"
+            elif peers is not None and (peers < self.min_peers or (connected and peers == 0)):
+                endpoint.problem = f"isolated ({peers} peers)"
+            else:
+                healthy.append(endpoint)
+        return healthy
 
 
 def call_object(

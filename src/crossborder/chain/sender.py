@@ -11,7 +11,9 @@ here as before.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -52,6 +54,8 @@ __all__ = [
 
 SEND_ATTEMPTS = 3  # broadcasts of the same signed bytes when the node is unreachable
 RESYNC_ATTEMPTS = 3  # fresh nonces tried when the node says ours is taken
+SENT_BYTES_KEPT = 100_000  # signed bytes kept in memory to re-send after a reorg or failover
+RESEND_ON_SWITCH = 5_000  # latest transactions checked on (and re-sent to) a new endpoint
 # Gas over eth_estimateGas: earlier transactions of a pipelined batch may change storage costs.
 GAS_ESTIMATE_MARGIN = (6, 5)
 
@@ -103,6 +107,7 @@ class _Signed(NamedTuple):
     nonce: int
     raw: bytes
     tx_hash: str
+    after: int | None  # the block the pricing read: the transaction lands in a later one
 
 
 class TransactionSender:
@@ -112,12 +117,16 @@ class TransactionSender:
         rpc: The node.
         chain_id: The chain id signed into every transaction.
         gas_price: A fixed legacy gas price (shorthand for ``gas=GasPolicy.fixed(gas_price)``).
-        store: Where idempotency keys are recorded; in memory when None.
+        store: Where idempotency keys are recorded; when None, the settings' file
+            (``CROSSBORDER_IDEMPOTENCY_DB``), else memory.
         gas: How transactions are priced; the settings' policy (``CROSSBORDER_GAS_*``) when None.
+        confirmations: Blocks on top of a transaction's before a wait returns it; the settings'
+            ``CROSSBORDER_CONFIRMATIONS`` when None.
 
     Attributes:
         pricer: Prices each signing pass from the policy and the chain's base fee only.
-        receipts: Polls for mined transactions and diagnoses reverts.
+        receipts: Follows the chain for sent transactions (re-sending the same signed bytes
+            of one a reorg or a lost node dropped) and diagnoses reverts.
     """
 
     def __init__(
@@ -128,17 +137,23 @@ class TransactionSender:
         *,
         store: IdempotencyStore | None = None,
         gas: GasPolicy | None = None,
+        confirmations: int | None = None,
     ) -> None:
+        settings = get_settings()
         if gas_price is not None:
             if gas is not None:
                 raise InvalidInput("give either a fixed gas_price or a gas policy, not both")
             gas = GasPolicy.fixed(gas_price)
         self.rpc = rpc
         self.chain_id = chain_id
-        self.pricer = GasPricer(rpc, gas if gas is not None else get_settings().gas_policy)
-        self.receipts = Receipts(rpc)
-        self._store = store if store is not None else IdempotencyStore()
+        self.pricer = GasPricer(rpc, gas if gas is not None else settings.gas_policy)
+        self._store = store if store is not None else IdempotencyStore(settings.idempotency_db)
         self._nonces = NonceBook(rpc)
+        self._sent: OrderedDict[str, tuple[bytes, int | None]] = OrderedDict()
+        self._sent_lock = threading.Lock()
+        self._switches = getattr(rpc, "switches", 0)
+        depth = settings.confirmations if confirmations is None else confirmations
+        self.receipts = Receipts(rpc, depth, raw_of=self.raw_of, sent_after=self.sent_after)
 
     @property
     def gas(self) -> GasPolicy:
@@ -148,6 +163,51 @@ class TransactionSender:
     def fees(self) -> Fees:
         """What the next transactions offer per gas (from the policy and the base fee)."""
         return self.pricer.fees()
+
+    def raw_of(self, tx_hash: str) -> bytes | None:
+        """The signed bytes of a transaction this process sent, or recorded under a key."""
+        with self._sent_lock:
+            sent = self._sent.get(tx_hash)
+        return sent[0] if sent is not None else self._store.raw_of(tx_hash)
+
+    def sent_after(self, tx_hash: str) -> int | None:
+        """A block number the transaction (sent by this process) can only be mined after."""
+        with self._sent_lock:
+            sent = self._sent.get(tx_hash)
+        return None if sent is None else sent[1]
+
+    def _after_switch(self) -> None:
+        """After a failing-over client changed endpoint: the new node may lack transactions the
+        old one held pending (a later nonce would wait behind the gap), so the latest ones it
+        does not know are re-sent from their signed bytes, in the order they were sent."""
+        switches = getattr(self.rpc, "switches", 0)
+        if switches == self._switches:
+            return
+        self._switches = switches
+        with self._sent_lock:
+            recent = list(self._sent)[-RESEND_ON_SWITCH:]
+        states = self.receipts.lookup(recent)
+        self.receipts.resend([h for h in recent if states[h] is None])
+
+    def recover(self) -> list[str]:
+        """After a restart: settle what the idempotency store recorded but never saw confirmed.
+
+        Keys signed but maybe never sent have their recorded bytes broadcast; keys sent but not
+        confirmed are looked up, and those the node does not know (lost with a node's pool, or
+        dropped by a reorg) are re-sent from the same bytes. Never a new signature: bytes that
+        can never land (their nonce taken) are forgotten, so the key's next use signs afresh.
+
+        Returns:
+            The hashes of the keys' transactions now on the node (to wait for).
+        """
+        for key in self._store.unsent(self.chain_id):
+            record = self._store.get(key)
+            if record is not None:
+                self._replay(key, record.request)  # now sent, or forgotten if it cannot land
+        sent = self._store.unconfirmed(self.chain_id)
+        states = self.receipts.lookup(sent)
+        self.receipts.resend([h for h in sent if states[h] is None])
+        return sent
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -170,7 +230,9 @@ class TransactionSender:
         with self._nonces.locked(address):
             if key is not None and (done := self._replay_locked(key, request.digest())):
                 return done
-            return self._sign_and_broadcast(request, key, gas, fees)
+            tx_hash = self._sign_and_broadcast(request, key, gas, fees)
+        self._after_switch()
+        return tx_hash
 
     def send_many(self, requests: Sequence[TxRequest]) -> list[str]:
         """Sign all transactions first, then broadcast them in JSON-RPC batches.
@@ -202,6 +264,7 @@ class TransactionSender:
                 self._broadcast_many(self._sign_items(items, fees), hashes, fees)
         for copy, original in copies:
             hashes[copy] = hashes[original]
+        self._after_switch()
         sent = [h for h in hashes if h is not None]
         if len(sent) != len(requests):
             raise AssertionError("send_many left a request without a hash")
@@ -217,7 +280,9 @@ class TransactionSender:
         Raises:
             ChainUnavailable: Some were not mined within ``timeout`` seconds.
         """
-        return self.receipts.wait(tx_hashes, timeout, poll)
+        receipts = self.receipts.wait(tx_hashes, timeout, poll)
+        self._store.mark_confirmed(tx_hashes)
+        return receipts
 
     def wait_mined(
         self,
@@ -231,7 +296,9 @@ class TransactionSender:
         Returns:
             The block number of each transaction.
         """
-        return self.receipts.wait_mined(tx_hashes, timeout, poll, on_mined)
+        mined = self.receipts.wait_mined(tx_hashes, timeout, poll, on_mined)
+        self._store.mark_confirmed(tx_hashes)
+        return mined
 
     def transact(self, request: TxRequest, timeout: float = 120) -> Receipt:
         """Send a transaction and wait for it; a revert raises its typed error.
@@ -394,6 +461,11 @@ class TransactionSender:
         return [i for i, _ in left], [g for _, g in left]
 
     def _record(self, signed: Sequence[_Signed]) -> None:
+        with self._sent_lock:
+            for item in signed:
+                self._sent[item.tx_hash] = (item.raw, item.after)
+            while len(self._sent) > SENT_BYTES_KEPT:
+                self._sent.popitem(last=False)
         self._store.put(
             [
                 Record(s.key, s.request.digest(), s.tx_hash, s.raw)
@@ -424,7 +496,7 @@ class TransactionSender:
         if request.to is not None:
             tx["to"] = bytes.fromhex(request.to.removeprefix("0x"))
         raw = request.signer.sign(tx)
-        return _Signed(index, request, key, gas, nonce, raw, "0x" + keccak(raw).hex())
+        return _Signed(index, request, key, gas, nonce, raw, "0x" + keccak(raw).hex(), fees.block)
 
     def _sign_items(
         self, items: Sequence[tuple[int, TxRequest, IdempotencyKey | None, int]], fees: Fees

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ..chain.rpc import RpcClient
+from ..chain.rpc import connect_rpc
 from ..domain.identifiers import validate_uscc
 from ..domain.ids import DirectoryIds, IdBook, ParticipantIds
 from ..errors import InvalidInput
@@ -28,7 +28,7 @@ def ids() -> None:
 
 
 def _resolver(settings: Settings) -> ParticipantIds:
-    return settings.participant_ids(RpcClient(settings.rpc_url).chain_id())
+    return settings.participant_ids(connect_rpc(settings.rpc_url).chain_id())
 
 
 @ids.command("show")

@@ -105,7 +105,7 @@ def serve(
     from ..api.keyring import Keyring
     from ..api.store import GatewayStore
     from ..chain.idempotency import IdempotencyStore
-    from ..chain.rpc import RpcClient
+    from ..chain.rpc import connect_rpc
     from ..chain.sender import TransactionSender
     from ..services.platform import Platform
 
@@ -113,12 +113,17 @@ def serve(
     settings = get_settings()
     folder = _data_dir(settings, data)
     folder.mkdir(parents=True, exist_ok=True)
-    rpc = RpcClient(node_url(settings.rpc_url))
+    rpc = connect_rpc(  # one endpoint, or several of the chain to fail over between
+        [node_url(url) for url in settings.rpc_urls],
+        max_lag=settings.rpc_max_lag,
+        min_peers=settings.rpc_min_peers,
+    )
     chain_id = rpc.chain_id()
     keyring = Keyring.dev(chain_id) if keystores is None else Keyring.from_keystores(keystores)
     sender = TransactionSender(
         rpc, chain_id, store=IdempotencyStore(folder / "sender.sqlite"), gas=settings.gas_policy
     )
+    sender.recover()  # what a killed gateway signed and recorded but maybe never sent
     reports_url = _reports_url(settings, db)
     gateway = Gateway(
         Platform.connect(settings, sender=sender),

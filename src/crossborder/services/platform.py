@@ -13,12 +13,12 @@ from ..chain.abi import ContractAbi, DecodedEvent, load_manifest
 from ..chain.deploy import deploy
 from ..chain.deployment import Deployment
 from ..chain.pricing import GasPolicy
-from ..chain.rpc import Log, RpcClient, RpcError, revert_reason
+from ..chain.rpc import Log, RpcClient, RpcError, connect_rpc, revert_reason
 from ..chain.sender import Receipt, TransactionSender, TxRequest
 from ..chain.signers import Signer
 from ..domain.fingerprint import Fingerprinter
 from ..domain.ids import ParticipantIds
-from ..errors import InvalidInput, from_revert
+from ..errors import InvalidInput, TransactionFailed, from_revert
 from ..settings import Settings, get_settings
 
 
@@ -59,6 +59,7 @@ class Platform:
         sender: TransactionSender | None = None,
         gas: GasPolicy | None = None,
         ids: ParticipantIds | None = None,
+        urls: str | Sequence[str] | None = None,
     ) -> Platform:
         """Connects to the node and the deployment named by the settings.
 
@@ -67,9 +68,21 @@ class Platform:
             sender: Signs and sends (and names the node: its ``rpc``); else a new one.
             gas: How a new sender prices transactions; else the settings' policy.
             ids: How participants are named on chain; else the settings'.
+            urls: The node's endpoints (one, several of the same chain to fail over between,
+                or a comma-separated string); else the settings' ``rpc_url``.
         """
         settings = settings or get_settings()
-        rpc = sender.rpc if sender is not None else RpcClient(settings.rpc_url)
+        if sender is not None and urls is not None:
+            raise InvalidInput("give a sender or node URLs, not both: the sender has its node")
+        rpc = (
+            sender.rpc
+            if sender is not None
+            else connect_rpc(
+                urls if urls is not None else settings.rpc_url,
+                max_lag=settings.rpc_max_lag,
+                min_peers=settings.rpc_min_peers,
+            )
+        )
         chain_id = rpc.chain_id()
         deployment = Deployment.load(settings.deployment_path, chain_id)
         key = settings.consortium_key_for(chain_id)
@@ -211,8 +224,30 @@ class Platform:
                     confirmed[log.tx_hash] = DecodedEvent(event.name, event.args, log)
         missing = [h for h in hashes if h not in confirmed]
         if missing:
-            raise sender.revert_error_of(sender.wait(missing[:1])[0])
+            # Reverted, or moved to another block by a reorg after it was seen mined: the
+            # receipts (from the blocks now canonical) say which.
+            for receipt in sender.wait(missing):
+                if receipt.status != 1:
+                    raise sender.revert_error_of(receipt)
+                found = self._first_event(receipt.logs, contract, events)
+                if found is None:
+                    raise TransactionFailed(
+                        f"the transaction {receipt.tx_hash} emitted none of {', '.join(events)}"
+                    )
+                confirmed[receipt.tx_hash] = found
         return [confirmed[h] for h in hashes]
+
+    def _first_event(
+        self, logs: Iterable[Log], contract: str, events: Sequence[str]
+    ) -> DecodedEvent | None:
+        """The first of ``events`` emitted by ``contract`` among a receipt's logs."""
+        address = self.address(contract).lower()
+        for log in logs:
+            if log.address == address:
+                event = self.abis[contract].decode_log(log.topics, log.data)
+                if event is not None and event.name in events:
+                    return DecodedEvent(event.name, event.args, log)
+        return None
 
     def decode(self, logs: Iterable[Log], event: str | None = None) -> list[DecodedEvent]:
         """The platform events among ``logs`` (optionally only those named ``event``)."""

@@ -66,6 +66,9 @@ def test_a_started_devnet_is_the_signal(no_signal: Path, monkeypatch: pytest.Mon
         assert not Settings(rpc_url=elsewhere, devnet_dir=no_signal).is_devnet(31337)
         localhost = devnet.url.replace("127.0.0.1", "localhost")
         assert Settings(rpc_url=localhost, devnet_dir=no_signal).is_devnet(31337)
+        # Several endpoints: the devnet is one of them.
+        listed = Settings(rpc_url=f"{elsewhere},{devnet.url}", devnet_dir=no_signal)
+        assert listed.is_devnet(31337)
     finally:
         devnet.stop()
     assert not devnet.marker_file.exists()

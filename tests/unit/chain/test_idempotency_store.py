@@ -113,3 +113,38 @@ def test_a_file_of_unscoped_keys_is_migrated(tmp_path: Path) -> None:
     db.close()
     assert tables == {"idempotency"}
     IdempotencyStore(path).close()  # opening again is a no-op
+
+
+def test_sent_keys_stay_unconfirmed_until_a_wait_confirms_them() -> None:
+    store = IdempotencyStore()
+    digest = request_digest(TO, b"", 1)
+    keys = [IdempotencyKey(1, A, "one"), IdempotencyKey(1, A, "two"), IdempotencyKey(2, A, "one")]
+    store.put([Record(key, digest, f"0x0{i}", b"raw") for i, key in enumerate(keys)])
+    assert store.unsent(1) == keys[:2] and store.unconfirmed(1) == []
+    store.mark_sent(keys)
+    assert store.unsent(1) == [] and store.unconfirmed(1) == ["0x00", "0x01"]
+    store.mark_confirmed(["0x00", "0x02"])
+    assert store.unconfirmed(1) == ["0x01"] and store.unconfirmed(2) == []
+    assert store.raw_of("0x01") == b"raw" and store.raw_of("0x09") is None
+    store.put([Record(keys[0], digest, "0x05", b"raw5")])  # signed anew: not confirmed
+    store.mark_sent(keys[:1])
+    assert sorted(store.unconfirmed(1)) == ["0x01", "0x05"]
+
+
+def test_a_file_without_the_confirmed_column_gains_it(tmp_path: Path) -> None:
+    path = tmp_path / "keys.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE idempotency (chain_id INTEGER NOT NULL, signer TEXT NOT NULL,"
+            " key TEXT NOT NULL, request BLOB NOT NULL, tx_hash TEXT NOT NULL, raw BLOB NOT NULL,"
+            " sent INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (chain_id, signer, key))"
+        )
+        db.execute(
+            "INSERT INTO idempotency VALUES (1, ?, 'old', ?, '0xaa', x'01', 1)",
+            (A, request_digest(TO, b"", 0)),
+        )
+    store = IdempotencyStore(path)
+    assert store.unconfirmed(1) == ["0xaa"]  # kept, and re-checked by recover()
+    store.mark_confirmed(["0xaa"])
+    assert store.unconfirmed(1) == []
+    store.close()

@@ -121,3 +121,30 @@ def test_a_marker_counts_only_while_its_anvil_runs(no_signal: Path) -> None:
     marker_path(no_signal).write_text("not json")
     assert not started_devnet(no_signal, URL, 31337)
     assert not get_settings().is_devnet(31337)
+
+
+# -- several endpoints, confirmations, the idempotency file ----------------------------------------
+
+
+def test_several_endpoints_in_one_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CROSSBORDER_RPC_URL", f"{URL}, http://127.0.0.1:8546 ,")
+    assert Settings().rpc_urls == [URL, "http://127.0.0.1:8546"]
+    monkeypatch.setenv("CROSSBORDER_RPC_URL", " , ")
+    with pytest.raises(InvalidInput, match="no node URL"):
+        Settings().rpc_urls  # noqa: B018
+
+
+@pytest.mark.parametrize("name", ["CONFIRMATIONS", "RPC_MAX_LAG", "RPC_MIN_PEERS"])
+def test_counts_are_never_negative(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv(f"CROSSBORDER_{name}", "2")
+    assert getattr(Settings(), name.lower()) == 2
+    monkeypatch.setenv(f"CROSSBORDER_{name}", "-1")
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_the_idempotency_file_is_opt_in(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("CROSSBORDER_IDEMPOTENCY_DB", raising=False)
+    assert Settings().idempotency_db is None
+    monkeypatch.setenv("CROSSBORDER_IDEMPOTENCY_DB", str(tmp_path / "keys.sqlite"))
+    assert Settings().idempotency_db == tmp_path / "keys.sqlite"
