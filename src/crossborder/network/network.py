@@ -1,0 +1,171 @@
+"""The consortium network: every institution's node, started, stopped and watched together."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..chain.abi import load_manifest
+from ..chain.deployment import Deployment
+from ..chain.pricing import GasPolicy
+from ..chain.rpc import RpcClient
+from ..domain.fingerprint import Fingerprinter
+from ..errors import NetworkError
+from ..services.platform import Platform
+from ..settings import REPO_ROOT
+from .layout import DEFAULT_CHAIN_ID, DEFAULT_NODES, Layout, NetworkSpec, create
+from .node import GethNode, NodeStatus
+
+GETH_VERSION = "1.13.15"  # scripts/geth.sh builds it
+GETH_ENV = "CROSSBORDER_GETH"
+DEFAULT_DIR = REPO_ROOT / ".network"
+PEER_TIMEOUT = 60.0  # seconds for every node to see every other
+
+
+def find_geth() -> Path:
+    """The geth binary: ``$CROSSBORDER_GETH``, else the one ``scripts/geth.sh`` built, else PATH.
+
+    Raises:
+        NetworkError: None found.
+    """
+    named = os.environ.get(GETH_ENV)
+    built = REPO_ROOT / ".cache" / f"geth-v{GETH_VERSION}" / "bin" / "geth"
+    on_path = shutil.which("geth")
+    for candidate in (named, built, on_path):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return Path(candidate)
+    raise NetworkError(
+        f"no geth binary: build geth {GETH_VERSION} with `bash scripts/geth.sh`"
+        f" (or name one in {GETH_ENV})"
+    )
+
+
+class Network:
+    """The nodes of one network folder.
+
+    Args:
+        root: The network's folder (``.network/``, or ``$CROSSBORDER_NETWORK_DIR``).
+        geth: The geth binary; ``find_geth()`` when None.
+    """
+
+    def __init__(self, root: Path = DEFAULT_DIR, geth: Path | None = None) -> None:
+        self.layout = Layout(root)
+        self.spec: NetworkSpec = self.layout.load()
+        self._geth = geth
+        self._nodes: dict[str, GethNode] = {}
+
+    @classmethod
+    def init(
+        cls,
+        root: Path = DEFAULT_DIR,
+        nodes: int = DEFAULT_NODES,
+        *,
+        chain_id: int = DEFAULT_CHAIN_ID,
+        period: int = 1,
+        ports: list[tuple[int, int, int]] | None = None,
+        geth: Path | None = None,
+    ) -> Network:
+        """Creates the keys, genesis and data directories of a new network (nothing started).
+
+        Raises:
+            InvalidInput: ``root`` already holds a network, or the arguments do not fit.
+            NetworkError: No geth, or geth refused the genesis.
+        """
+        geth = geth or find_geth()
+        create(root, nodes, chain_id=chain_id, period=period, ports=ports)
+        network = cls(root, geth)
+        for node in network.nodes:
+            node.init_chain()
+        return network
+
+    @property
+    def geth(self) -> Path:
+        if self._geth is None:
+            self._geth = find_geth()
+        return self._geth
+
+    @property
+    def nodes(self) -> list[GethNode]:
+        return [self.node(spec.name) for spec in self.spec.nodes]
+
+    def node(self, name: str) -> GethNode:
+        """A node by name (``node2``) or number (``2``).
+
+        Raises:
+            InvalidInput: No such node.
+        """
+        spec = self.spec.node(name)
+        if spec.name not in self._nodes:
+            self._nodes[spec.name] = GethNode(self.layout, self.spec, spec, self.geth)
+        return self._nodes[spec.name]
+
+    def start(self, names: Sequence[str] = ()) -> None:
+        """Starts the named nodes (all when none are named) and waits until each answers."""
+        for node in self._chosen(names):
+            node.start()
+
+    def stop(self, names: Sequence[str] = ()) -> None:
+        """Stops the named nodes (all when none are named)."""
+        for node in self._chosen(names):
+            node.stop()
+
+    def status(self) -> list[NodeStatus]:
+        return [node.status() for node in self.nodes]
+
+    def wait_peers(self, timeout: float = PEER_TIMEOUT) -> None:
+        """Until every running node is connected to every other running node.
+
+        Raises:
+            NetworkError: Not within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            statuses = [s for s in self.status() if s.running]
+            lonely = [s.name for s in statuses if s.peers is None or s.peers < len(statuses) - 1]
+            if not lonely:
+                return
+            if time.monotonic() > deadline:
+                raise NetworkError(f"{', '.join(lonely)} did not find their peers in {timeout} s")
+            time.sleep(0.2)
+
+    def deploy(self, via: str = "node1") -> Deployment:
+        """The regulator deploys the platform through its own node (``node1``) and writes the
+        deployment file every institution's services read."""
+        platform = Platform.deploy(
+            RpcClient(self.node(via).url),
+            self.layout.regulator(),
+            self.layout.deployment_file,
+            self.layout.consortium_key(),
+            gas=GasPolicy(),
+        )
+        return platform.deployment
+
+    def platform(self, name: str) -> Platform:
+        """An institution's connection to the platform, through its own node.
+
+        Raises:
+            NotDeployed: The platform is not deployed yet (``crossborder network deploy``).
+        """
+        rpc = RpcClient(self.node(name).url)
+        deployment = Deployment.load(self.layout.deployment_file, self.spec.chain_id)
+        fingerprints = Fingerprinter(self.layout.consortium_key())
+        return Platform(rpc, deployment, load_manifest(), fingerprints, gas=GasPolicy())
+
+    def env(self, name: str) -> dict[str, str]:
+        """The settings an institution's services and indexer use to work through its node."""
+        node = self.node(name)
+        return {
+            "CROSSBORDER_RPC_URL": node.url,
+            "CROSSBORDER_DEPLOYMENT_FILE": str(self.layout.deployment_file),
+            "CROSSBORDER_DB_URL": f"sqlite:///{self.layout.node_dir(node.name)}/index.sqlite",
+            "CROSSBORDER_DEVNET_DIR": str(self.layout.node_dir(node.name)),
+            "CROSSBORDER_GAS_PRICE_MODE": "eip1559",
+            # Clique reorganises 1-2 blocks now and then: the indexer waits them out.
+            "CROSSBORDER_CONFIRMATIONS": "3",
+        }
+
+    def _chosen(self, names: Sequence[str]) -> list[GethNode]:
+        return [self.node(name) for name in names] if names else self.nodes
