@@ -57,10 +57,10 @@ def init_cmd(ctx: click.Context, nodes: int, chain_id: int) -> None:
 @click.pass_context
 @friendly
 def start_cmd(ctx: click.Context, nodes: tuple[str, ...]) -> None:
-    """Starts the named nodes (all when none is named), detached, and waits for their peers."""
+    """Starts the named nodes (all when none is named), detached; they seal once peered and
+    caught up."""
     net = _network(ctx)
     net.start(nodes)
-    net.wait_peers()
     _show(net.status())
 
 
@@ -84,7 +84,6 @@ def restart_cmd(ctx: click.Context, nodes: tuple[str, ...]) -> None:
     net = _network(ctx)
     net.stop(nodes)
     net.start(nodes)
-    net.wait_peers()
     _show(net.status())
 
 

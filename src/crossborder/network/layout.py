@@ -95,6 +95,8 @@ class Layout:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._regulator: LocalSigner | None = None
+        self._consortium_key: bytes | None = None
 
     @property
     def spec_file(self) -> Path:
@@ -146,17 +148,22 @@ class Layout:
             raise NetworkError(f"{self.spec_file} is not a network file: init again") from None
 
     def regulator(self) -> LocalSigner:
-        """The regulator's admin account (it deploys and onboards), unlocked from its keystore."""
-        folder = self.regulator_dir
-        return LocalSigner.from_keystore(folder / "admin.json", _read(folder / "password"))
+        """The regulator's admin account (it deploys and onboards), unlocked from its keystore
+        (once: scrypt takes a second)."""
+        if self._regulator is None:
+            folder = self.regulator_dir
+            password = _read(folder / "password")
+            self._regulator = LocalSigner.from_keystore(folder / "admin.json", password)
+        return self._regulator
 
     def consortium_key(self) -> bytes:
-        """The consortium's keyed-fingerprint secret, from its encrypted keystore."""
-        folder = self.regulator_dir
-        key = Account.decrypt(
-            json.loads((folder / "consortium.json").read_text()), _read(folder / "password")
-        )
-        return bytes(key).hex().encode()
+        """The consortium's keyed-fingerprint secret, from its encrypted keystore (once)."""
+        if self._consortium_key is None:
+            folder = self.regulator_dir
+            keystore = json.loads((folder / "consortium.json").read_text())
+            key = Account.decrypt(keystore, _read(folder / "password"))
+            self._consortium_key = bytes(key).hex().encode()
+        return self._consortium_key
 
 
 def create(

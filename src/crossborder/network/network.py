@@ -6,12 +6,17 @@ import os
 import shutil
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from eth_account import Account
 
 from ..chain.abi import load_manifest
 from ..chain.deployment import Deployment
 from ..chain.pricing import GasPolicy
 from ..chain.rpc import RpcClient
+from ..chain.sender import TxRequest
+from ..chain.signers import LocalSigner
 from ..domain.fingerprint import Fingerprinter
 from ..errors import NetworkError
 from ..services.platform import Platform
@@ -23,6 +28,9 @@ GETH_VERSION = "1.13.15"  # scripts/geth.sh builds it
 GETH_ENV = "CROSSBORDER_GETH"
 DEFAULT_DIR = REPO_ROOT / ".network"
 PEER_TIMEOUT = 60.0  # seconds for every node to see every other
+# Seconds for a started node to sync (geth syncs every 10 s with fewer than five peers).
+CATCH_UP_TIMEOUT = 120.0
+OPERATOR_FUNDS = 10**21  # wei: a thousand ether, for years of gas at the chain's prices
 
 
 def find_geth() -> Path:
@@ -102,10 +110,47 @@ class Network:
             self._nodes[spec.name] = GethNode(self.layout, self.spec, spec, self.geth)
         return self._nodes[spec.name]
 
-    def start(self, names: Sequence[str] = ()) -> None:
-        """Starts the named nodes (all when none are named) and waits until each answers."""
-        for node in self._chosen(names):
+    def start(self, names: Sequence[str] = (), timeout: float = CATCH_UP_TIMEOUT) -> None:
+        """Starts the named nodes (all when none are named), then lets them seal.
+
+        Each node's geth starts without sealing; once every running node sees every other and
+        the started nodes have caught up with the best head among the others, the started
+        nodes start sealing together. (Clique sealers that each seal their own block 1 before
+        they accept each other's blocks can stall for good: each has signed recently on its
+        own branch.)
+
+        Raises:
+            NetworkError: A node did not start, find its peers or catch up within ``timeout``.
+        """
+        started = [node for node in self._chosen(names) if not node.is_running()]
+        for node in started:
             node.start()
+        self.wait_peers(timeout)
+        others = [s.head or 0 for s in self.status() if s.running and s.name not in _names(started)]
+        target = max(others, default=0)
+        deadline = time.monotonic() + timeout
+        for node in started:
+            while (node.status().head or 0) < target:
+                if time.monotonic() > deadline:
+                    raise NetworkError(f"{node.name} did not catch up to block {target}")
+                time.sleep(0.2)
+        with ThreadPoolExecutor(max(1, len(started))) as pool:
+            list(pool.map(GethNode.seal, started))
+        running = [node for node in self.nodes if node.is_running()]
+        if len(running) >= self.quorum:
+            # The chain moves on: a block sealed since (geth answers receipt look-ups on a
+            # chain still at its genesis with "transaction indexing is in progress").
+            for node in started:
+                while (node.status().head or 0) <= target:
+                    if time.monotonic() > deadline:
+                        raise NetworkError(f"{node.name} saw no new block after block {target}")
+                    time.sleep(0.2)
+
+    @property
+    def quorum(self) -> int:
+        """How many sealers Clique needs to go on: each seals at most once in any
+        ``len(nodes) // 2 + 1`` consecutive blocks."""
+        return len(self.spec.nodes) // 2 + 1
 
     def stop(self, names: Sequence[str] = ()) -> None:
         """Stops the named nodes (all when none are named)."""
@@ -154,6 +199,15 @@ class Network:
         fingerprints = Fingerprinter(self.layout.consortium_key())
         return Platform(rpc, deployment, load_manifest(), fingerprints, gas=GasPolicy())
 
+    def funded_accounts(self, count: int, wei: int = OPERATOR_FUNDS) -> list[LocalSigner]:
+        """New accounts (keys in memory only) that the regulator funds through ``node1``: the
+        operators of a demo, test or benchmark consortium on this network."""
+        regulator = self.layout.regulator()
+        accounts = [LocalSigner(Account.create()) for _ in range(count)]
+        funding = [TxRequest(regulator, a.address, value=wei, gas=21_000) for a in accounts]
+        self.platform("node1").transact_many(funding)
+        return accounts
+
     def env(self, name: str) -> dict[str, str]:
         """The settings an institution's services and indexer use to work through its node."""
         node = self.node(name)
@@ -169,3 +223,7 @@ class Network:
 
     def _chosen(self, names: Sequence[str]) -> list[GethNode]:
         return [self.node(name) for name in names] if names else self.nodes
+
+
+def _names(nodes: Sequence[GethNode]) -> set[str]:
+    return {node.name for node in nodes}

@@ -111,12 +111,13 @@ class GethNode:
             "--http.port",
             str(node.http_port),
             "--http.api",
-            "eth,net,web3,txpool",
+            "eth,net,web3,txpool,miner",
             "--authrpc.addr",
             LOOPBACK,
             "--authrpc.port",
             str(node.auth_port),
-            "--mine",
+            # No --mine: sealing starts with `seal()` once the node is peered and caught up
+            # (sealers that seal block 1 before seeing each other can stall Clique for good).
             "--miner.etherbase",
             node.signer,
             "--miner.gaslimit",
@@ -183,6 +184,20 @@ class GethNode:
             )
         self.layout.pid_file(self.name).write_text(f"{self._process.pid}\n")
         self._wait_until_ready()
+
+    def seal(self) -> None:
+        """Starts sealing (``miner_start``): the node also accepts its peers' new blocks now.
+
+        Raises:
+            NetworkError: The node does not answer.
+        """
+        rpc = RpcClient(self.url, timeout=10, retries=2)
+        try:
+            rpc.request("miner_start")
+        except (ChainUnavailable, RpcError) as error:
+            raise NetworkError(f"{self.name} did not start sealing: {error}") from None
+        finally:
+            rpc.close()
 
     def stop(self) -> None:
         """Stops geth with SIGTERM (it flushes its state) and forgets it should run."""

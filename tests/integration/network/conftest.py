@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,7 @@ def free_ports(count: int) -> list[tuple[int, int, int]]:
     while len(ports) < 3 * count:
         ports.add(free_port())
     flat = sorted(ports)
-    return [tuple(flat[i : i + 3]) for i in range(0, len(flat), 3)]  # type: ignore[misc]
+    return [(flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
 
 
 @pytest.fixture(scope="package")
@@ -42,7 +42,6 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     net = Network.init(root, NODES, ports=free_ports(NODES), geth=built_geth())
     try:
         net.start()
-        net.wait_peers()
         net.deploy()
         yield net
     finally:
@@ -57,7 +56,7 @@ def head(url: str) -> int:
         rpc.close()
 
 
-def wait_for(check, timeout: float, what: str) -> float:  # type: ignore[no-untyped-def]
+def wait_for(check: Callable[[], bool], timeout: float, what: str) -> float:
     """Polls ``check`` until it is true; returns the seconds it took."""
     start = time.monotonic()
     while not check():
