@@ -198,7 +198,7 @@ def test_half_the_sealers_down_halts_the_chain_until_one_returns(
     node1 = network.node("node1")
     network.node("node3").kill()
     network.node("node4").kill()
-    time.sleep(3)  # two sealers may seal a block or two more, never a third in a row
+    time.sleep(4)  # two sealers may seal a block or two more, never a third in a row
     halted = head(node1.url)
     # A registration sent now waits in the pool.
     customs = DocumentRegistry(platforms["node2"], demo.customs)
