@@ -23,11 +23,8 @@ from crossborder.domain.money import Money
 from crossborder.errors import VerificationFailed
 from crossborder.services.consortium import ConsortiumAdmin
 from crossborder.services.documents import DocumentRegistry
-from crossborder.services.receivables import (
-    GAS_APPLY_BASE,
-    GAS_APPLY_PER_DOCUMENT,
-    ReceivablesDesk,
-)
+from crossborder.services.financing import GAS_APPLY_BASE, GAS_APPLY_PER_DOCUMENT
+from crossborder.services.receivables import ReceivablesDesk
 
 FIRM = next(iter(FIRMS.values()))
 
