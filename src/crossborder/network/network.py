@@ -85,8 +85,8 @@ class Network:
         geth = geth or find_geth()
         create(root, nodes, chain_id=chain_id, period=period, ports=ports)
         network = cls(root, geth)
-        for node in network.nodes:
-            node.init_chain()
+        with ThreadPoolExecutor(len(network.nodes)) as pool:
+            list(pool.map(GethNode.init_chain, network.nodes))
         return network
 
     @property
@@ -123,8 +123,8 @@ class Network:
             NetworkError: A node did not start, find its peers or catch up within ``timeout``.
         """
         started = [node for node in self._chosen(names) if not node.is_running()]
-        for node in started:
-            node.start()
+        with ThreadPoolExecutor(max(1, len(started))) as pool:  # each unlocks a scrypt keystore
+            list(pool.map(GethNode.start, started))
         self.wait_peers(timeout)
         others = [s.head or 0 for s in self.status() if s.running and s.name not in _names(started)]
         target = max(others, default=0)

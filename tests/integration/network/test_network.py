@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
 import stat
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -22,6 +25,7 @@ from crossborder.domain.codes import DocumentStatus, FinancingState, Stage
 from crossborder.domain.models import Citation, Declaration, FinancingApplication
 from crossborder.domain.money import Money
 from crossborder.errors import InvalidInput, NetworkError
+from crossborder.indexer.store import Store
 from crossborder.network import Network
 from crossborder.services.documents import DocumentRegistry, Screening
 from crossborder.services.platform import Platform
@@ -29,6 +33,8 @@ from crossborder.services.platform import Platform
 from .conftest import head, wait_for
 
 pytestmark = pytest.mark.integration
+
+CLI = (sys.executable, "-c", "from crossborder.cli.main import cli; cli()")
 
 FIRM = next(iter(FIRMS.values()))
 DEMO_ACCOUNTS = 20  # besides the regulator: customs, two banks' operators, firms, insurer, rail
@@ -117,6 +123,30 @@ def test_receivables_story_across_institutions(
 
     wait_for(seen_by_bank_b, 30, "node4 seeing Bank A's financing")
     assert_nodes_agree(network)
+
+
+def test_each_institution_indexes_the_ledger_from_its_own_node(network: Network) -> None:
+    """`crossborder network env NODE` points an institution's indexer at its own node, with the
+    network's consortium key and no devnet signal; two institutions index the same events."""
+    counts = []
+    for name in ("node2", "node4"):
+        env = {k: v for k, v in os.environ.items() if k != "CROSSBORDER_DEVNET"}
+        env.update(network.env(name))
+        env["CROSSBORDER_CONSORTIUM_KEY"] = network.layout.consortium_key().decode()
+        run = subprocess.run(
+            [*CLI, "index", "--once", "--no-progress"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+        store = Store(env["CROSSBORDER_DB_URL"])
+        try:
+            counts.append(store.event_count())
+        finally:
+            store.close()
+    assert counts[0] == counts[1] > 0
 
 
 def test_a_sealer_killed_under_load_loses_and_doubles_nothing(
