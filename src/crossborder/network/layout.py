@@ -31,7 +31,7 @@ DEFAULT_CHAIN_ID = 7368
 DEFAULT_NODES = 4
 BLOCK_PERIOD = 1  # seconds
 GAS_LIMIT = 1_000_000_000
-# What genesis gives each sealer and the regulator: enough to fund every operator they onboard.
+# What genesis gives the regulator: enough to fund every operator it onboards.
 GENESIS_BALANCE = 10**27  # wei (a billion ether)
 HTTP_PORT, P2P_PORT, AUTH_PORT = 8600, 30400, 8700  # node i listens on base + i
 LOOPBACK = "127.0.0.1"
@@ -220,13 +220,14 @@ def genesis(spec: NetworkSpec) -> dict[str, object]:
     config: dict[str, object] = {"chainId": spec.chain_id}
     config.update({f"{fork}Block": 0 for fork in forks})
     config["clique"] = {"period": spec.period, "epoch": 30000}
-    funded = [*signers, spec.regulator]
+    # Only the regulator holds ether (it funds the operators it onboards). The sealers hold
+    # none: their keys are unlocked in geth, and anyone on the host could send from them.
     return {
         "config": config,
         "difficulty": "0x1",
         "gasLimit": hex(spec.gas_limit),
         "extradata": extradata,
-        "alloc": {a[2:].lower(): {"balance": hex(GENESIS_BALANCE)} for a in funded},
+        "alloc": {spec.regulator[2:].lower(): {"balance": hex(GENESIS_BALANCE)}},
     }
 
 

@@ -174,7 +174,9 @@ class GethNode:
         for port in (self.node.http_port, self.node.p2p_port, self.node.auth_port):
             if port_taken(port):
                 raise NetworkError(f"port {port} of {self.name} is already in use")
-        with self.layout.log_file(self.name).open("ab") as log:
+        log_file = self.layout.log_file(self.name)
+        since = log_file.stat().st_size if log_file.exists() else 0
+        with log_file.open("ab") as log:
             self._process = subprocess.Popen(
                 self.command(),
                 stdout=log,
@@ -183,7 +185,7 @@ class GethNode:
                 start_new_session=True,
             )
         self.layout.pid_file(self.name).write_text(f"{self._process.pid}\n")
-        self._wait_until_ready()
+        self._wait_until_ready(since)
 
     def seal(self) -> None:
         """Starts sealing (``miner_start``): the node also accepts its peers' new blocks now.
@@ -278,7 +280,9 @@ class GethNode:
             return True
         return str(self.layout.datadir(self.name)).encode() in cmdline
 
-    def _wait_until_ready(self) -> None:
+    def _wait_until_ready(self, since: int) -> None:
+        """Until geth answers with our chain id and has unlocked the sealer (it serves RPC
+        before it has decrypted the keystore; sealing started earlier fails for good)."""
         rpc = RpcClient(self.url, timeout=1.0, retries=0)
         deadline = time.monotonic() + START_TIMEOUT
         try:
@@ -286,12 +290,20 @@ class GethNode:
                 if not self.is_running():
                     raise NetworkError(f"{self.name}'s geth exited at start: {self.log_tail()}")
                 with contextlib.suppress(ChainUnavailable, RpcError):
-                    if int(rpc.request("eth_chainId"), 16) == self.spec.chain_id:
+                    if int(rpc.request("eth_chainId"), 16) == self.spec.chain_id and (
+                        self._unlocked(since)
+                    ):
                         return
                 time.sleep(0.1)
         finally:
             rpc.close()
         raise NetworkError(f"{self.name} did not answer at {self.url} within {START_TIMEOUT:.0f} s")
+
+    def _unlocked(self, since: int) -> bool:
+        """Whether geth has logged the sealer's unlocking since offset ``since`` of its log."""
+        with self.layout.log_file(self.name).open("rb") as log:
+            log.seek(since)
+            return b"Unlocked account" in log.read()
 
 
 def resident_memory(pid: int) -> int | None:

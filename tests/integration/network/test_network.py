@@ -19,12 +19,12 @@ from decimal import Decimal
 
 import pytest
 
-from crossborder.chain.rpc import RpcClient
+from crossborder.chain.rpc import RpcClient, RpcError, revert_reason
 from crossborder.demo import FIRMS, DemoConsortium, onboard
 from crossborder.domain.codes import DocumentStatus, FinancingState, Stage
 from crossborder.domain.models import Citation, Declaration, FinancingApplication
 from crossborder.domain.money import Money
-from crossborder.errors import InvalidInput, NetworkError
+from crossborder.errors import AccessDenied, InvalidInput, NetworkError, from_revert
 from crossborder.indexer.store import Store
 from crossborder.network import Network
 from crossborder.services.documents import DocumentRegistry, Screening
@@ -147,6 +147,33 @@ def test_each_institution_indexes_the_ledger_from_its_own_node(network: Network)
         finally:
             store.close()
     assert counts[0] == counts[1] > 0
+
+
+def test_an_unlocked_sealer_has_no_say_on_the_platform(
+    network: Network, platforms: dict[str, Platform]
+) -> None:
+    """geth holds each sealer's key unlocked (Clique signs blocks with it), so anyone on the
+    host may have the node send from it (paying with the tips it earned): the sealer holds no
+    role, and what it sends reverts."""
+    sealer = network.spec.node("node2").signer
+    platform = platforms["node2"]
+    rpc = platform.rpc
+    consortium = platform.address("Consortium")
+    data = "0x" + platform.abis["Consortium"].encode_call("define_roles", 1, 3, 1).hex()
+    with pytest.raises(RpcError) as refused:
+        rpc.request("eth_call", [{"from": sealer, "to": consortium, "data": data}, "latest"])
+    assert isinstance(from_revert(revert_reason(refused.value)), AccessDenied)
+    send = {"from": sealer, "to": consortium, "data": data, "gas": hex(200_000)}
+    try:
+        tx_hash = rpc.request("eth_sendTransaction", [send])
+    except RpcError as error:  # no tips earned yet: nothing to pay with
+        assert "insufficient funds" in str(error)
+    else:
+        (receipt,) = platform.sender.wait([tx_hash])
+        assert receipt.status == 0
+    # The regulator's admin, whose key is in no node, may (the same call passes as a view).
+    regulator = {"from": network.spec.regulator, "to": consortium, "data": data}
+    rpc.request("eth_call", [regulator, "latest"])
 
 
 def test_a_sealer_killed_under_load_loses_and_doubles_nothing(
