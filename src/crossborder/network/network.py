@@ -40,9 +40,12 @@ def find_geth() -> Path:
         NetworkError: None found.
     """
     named = os.environ.get(GETH_ENV)
+    if named:
+        if not (Path(named).is_file() and os.access(named, os.X_OK)):
+            raise NetworkError(f"{GETH_ENV}={named} is not an executable file")
+        return Path(named)
     built = REPO_ROOT / ".cache" / f"geth-v{GETH_VERSION}" / "bin" / "geth"
-    on_path = shutil.which("geth")
-    for candidate in (named, built, on_path):
+    for candidate in (str(built), shutil.which("geth")):
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return Path(candidate)
     raise NetworkError(
@@ -130,10 +133,7 @@ class Network:
         target = max(others, default=0)
         deadline = time.monotonic() + timeout
         for node in started:
-            while (node.status().head or 0) < target:
-                if time.monotonic() > deadline:
-                    raise NetworkError(f"{node.name} did not catch up to block {target}")
-                time.sleep(0.2)
+            _wait_head(node, target, deadline, f"did not catch up to block {target}")
         with ThreadPoolExecutor(max(1, len(started))) as pool:
             list(pool.map(GethNode.seal, started))
         running = [node for node in self.nodes if node.is_running()]
@@ -141,10 +141,7 @@ class Network:
             # The chain moves on: a block sealed since (geth answers receipt look-ups on a
             # chain still at its genesis with "transaction indexing is in progress").
             for node in started:
-                while (node.status().head or 0) <= target:
-                    if time.monotonic() > deadline:
-                        raise NetworkError(f"{node.name} saw no new block after block {target}")
-                    time.sleep(0.2)
+                _wait_head(node, target + 1, deadline, f"saw no new block after block {target}")
 
     @property
     def quorum(self) -> int:
@@ -227,3 +224,15 @@ class Network:
 
 def _names(nodes: Sequence[GethNode]) -> set[str]:
     return {node.name for node in nodes}
+
+
+def _wait_head(node: GethNode, block: int, deadline: float, failure: str) -> None:
+    """Until ``node``'s head reaches ``block``.
+
+    Raises:
+        NetworkError: ``deadline`` (monotonic) passed first; the message is ``failure``.
+    """
+    while (node.status().head or 0) < block:
+        if time.monotonic() > deadline:
+            raise NetworkError(f"{node.name} {failure}")
+        time.sleep(0.2)

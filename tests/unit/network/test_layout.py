@@ -15,6 +15,7 @@ from eth_account import Account
 from crossborder.cli.main import cli
 from crossborder.errors import InvalidInput, NetworkError
 from crossborder.network.layout import GENESIS_BALANCE, Layout, create, genesis
+from crossborder.network.network import find_geth
 from crossborder.network.node import GethNode
 
 PORTS = [(18600 + i, 38400 + i, 18700 + i) for i in range(4)]
@@ -126,3 +127,11 @@ def test_cli_errors_are_one_line(layout: Layout, tmp_path: Path) -> None:
     assert unknown.exit_code == 1 and "no node '9'" in unknown.output
     stopped = runner.invoke(cli, ["network", "--dir", str(layout.root), "kill", "node1"])
     assert stopped.exit_code == 1 and "node1 is not running" in stopped.output
+
+
+def test_a_named_geth_must_exist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CROSSBORDER_GETH", str(tmp_path / "no-geth"))
+    with pytest.raises(NetworkError, match="not an executable file"):
+        find_geth()
+    monkeypatch.setenv("CROSSBORDER_GETH", sys.executable)
+    assert find_geth() == Path(sys.executable)
