@@ -10,6 +10,9 @@
 # geth 1.14 dropped proof-of-authority sealing), GETH_CACHE (default .cache/geth-vVERSION under
 # the repository, which .gitignore keeps out of git).
 #
+# bootnode is built beside it for networks across hosts that discover their peers through one;
+# `crossborder network` on loopback lists every node as a static peer instead.
+#
 # `-checklinkname=0`: geth 1.13 links against runtime internals through go:linkname, which
 # Go 1.23+ refuses unless the check is switched off.
 set -euo pipefail
