@@ -10,12 +10,13 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..network.layout import DEFAULT_CHAIN_ID, DEFAULT_NODES
+from ..network.layout import AUTH_PORT, DEFAULT_CHAIN_ID, DEFAULT_NODES, HTTP_PORT, P2P_PORT
 from ..network.network import DEFAULT_DIR, Network
 from ..network.node import NodeStatus
 from .common import console, err_console, friendly
 
 MIB = 1024 * 1024
+PORT = click.IntRange(1024, 65535 - 32)
 
 
 def _network(ctx: click.Context) -> Network:
@@ -41,12 +42,18 @@ def network(ctx: click.Context, folder: Path) -> None:
 @network.command("init")
 @click.option("--nodes", type=click.IntRange(1, 32), default=DEFAULT_NODES, show_default=True)
 @click.option("--chain-id", type=click.IntRange(1), default=DEFAULT_CHAIN_ID, show_default=True)
+@click.option("--http-port", type=PORT, default=HTTP_PORT, show_default=True, help="node i: +i")
+@click.option("--p2p-port", type=PORT, default=P2P_PORT, show_default=True, help="node i: +i")
+@click.option("--auth-port", type=PORT, default=AUTH_PORT, show_default=True, help="node i: +i")
 @click.pass_context
 @friendly
-def init_cmd(ctx: click.Context, nodes: int, chain_id: int) -> None:
+def init_cmd(
+    ctx: click.Context, nodes: int, chain_id: int, http_port: int, p2p_port: int, auth_port: int
+) -> None:
     """Creates each institution's node key and sealer keystore, the regulator's keystores and
-    the genesis (nothing is started)."""
-    net = Network.init(ctx.obj["dir"], nodes, chain_id=chain_id)
+    the genesis (nothing is started). Every port is on 127.0.0.1."""
+    ports = [(http_port + i, p2p_port + i, auth_port + i) for i in range(nodes)]
+    net = Network.init(ctx.obj["dir"], nodes, chain_id=chain_id, ports=ports)
     for node in net.spec.nodes:
         console.print(f"{node.name}: sealer {node.signer}, RPC {node.url}, p2p {node.p2p_port}")
     console.print(f"regulator {net.spec.regulator} · chain {chain_id} · in {net.layout.root}")

@@ -33,7 +33,8 @@ BLOCK_PERIOD = 1  # seconds
 GAS_LIMIT = 1_000_000_000
 # What genesis gives the regulator: enough to fund every operator it onboards.
 GENESIS_BALANCE = 10**27  # wei (a billion ether)
-HTTP_PORT, P2P_PORT, AUTH_PORT = 8600, 30400, 8700  # node i listens on base + i
+# Node i listens on base + i (the gateway, `crossborder serve`, has 8600; Anvil 8545).
+HTTP_PORT, P2P_PORT, AUTH_PORT = 8641, 30401, 8741
 LOOPBACK = "127.0.0.1"
 
 
@@ -181,7 +182,7 @@ def create(
         nodes: How many institutions (sealing nodes); at least 1.
         chain_id: The chain id.
         period: Seconds between blocks.
-        ports: (http, p2p, authrpc) per node; else 8600+i, 30400+i, 8700+i.
+        ports: (http, p2p, authrpc) per node; else ``HTTP_PORT``+i, ``P2P_PORT``+i, ``AUTH_PORT``+i.
 
     Raises:
         InvalidInput: Too few nodes, ports that do not match, or ``root`` already holds one.

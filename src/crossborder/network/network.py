@@ -126,6 +126,9 @@ class Network:
             NetworkError: A node did not start, find its peers or catch up within ``timeout``.
         """
         started = [node for node in self._chosen(names) if not node.is_running()]
+        taken = [f"{node.name}: {node.taken_ports()}" for node in started if node.taken_ports()]
+        if taken:  # refused before any starts: never half a network
+            raise NetworkError(f"ports already in use ({'; '.join(taken)}): nothing started")
         with ThreadPoolExecutor(max(1, len(started))) as pool:  # each unlocks a scrypt keystore
             list(pool.map(GethNode.start, started))
         self.wait_peers(timeout)

@@ -171,9 +171,8 @@ class GethNode:
         """
         if self.is_running():
             return
-        for port in (self.node.http_port, self.node.p2p_port, self.node.auth_port):
-            if port_taken(port):
-                raise NetworkError(f"port {port} of {self.name} is already in use")
+        if taken := self.taken_ports():
+            raise NetworkError(f"{self.name}'s port {taken[0]} is already in use")
         log_file = self.layout.log_file(self.name)
         since = log_file.stat().st_size if log_file.exists() else 0
         with log_file.open("ab") as log:
@@ -186,6 +185,11 @@ class GethNode:
             )
         self.layout.pid_file(self.name).write_text(f"{self._process.pid}\n")
         self._wait_until_ready(since)
+
+    def taken_ports(self) -> list[int]:
+        """This node's ports that something already listens on."""
+        ports = (self.node.http_port, self.node.p2p_port, self.node.auth_port)
+        return [port for port in ports if port_taken(port)]
 
     def seal(self) -> None:
         """Starts sealing (``miner_start``): the node also accepts its peers' new blocks now.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import stat
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from eth_account import Account
 from crossborder.cli.main import cli
 from crossborder.errors import InvalidInput, NetworkError
 from crossborder.network.layout import GENESIS_BALANCE, Layout, create, genesis
-from crossborder.network.network import find_geth
+from crossborder.network.network import Network, find_geth
 from crossborder.network.node import GethNode
 
 PORTS = [(18600 + i, 38400 + i, 18700 + i) for i in range(4)]
@@ -135,3 +136,15 @@ def test_a_named_geth_must_exist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         find_geth()
     monkeypatch.setenv("CROSSBORDER_GETH", sys.executable)
     assert find_geth() == Path(sys.executable)
+
+
+def test_a_taken_port_starts_nothing(layout: Layout) -> None:
+    """Refused before any geth starts: never half a network."""
+    taken = layout.load().node("node3").p2p_port
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", taken))
+        listener.listen()
+        net = Network(layout.root, geth=Path("/bin/false"))
+        with pytest.raises(NetworkError, match=f"node3: \\[{taken}\\].*nothing started"):
+            net.start()
+    assert not any(s.running or s.expected for s in net.status())
