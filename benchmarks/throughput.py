@@ -126,6 +126,17 @@ def sdk_round(desks: list[ReceivablesDesk], docs: list[Declaration]) -> float:
     return sdk.seconds
 
 
+def baseline_desks(bench: Bench) -> list[ReceivablesDesk]:
+    """The raw baseline's own applicant operators, one per bank (a sender owns its nonces)."""
+    admin = ConsortiumAdmin(bench.platform, bench.signers[0])
+    desks = []
+    for i, bank in enumerate(bench.banks.values()):
+        signer = bench.signers[ACCOUNTS - 1 - i]
+        admin.add_operator(signer.address, bank.uscc, {Scenario.RECEIVABLES: Stage.APPLY})
+        desks.append(ReceivablesDesk(bench.platform, signer))
+    return desks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--applications", type=int, default=2000)
@@ -136,13 +147,7 @@ def main() -> None:
         docs = declarations(0, 2 * n * rounds)
         DocumentRegistry(bench.platform, bench.customs).register_declarations(docs)
         desks = [bank.desk(bench.platform, Stage.APPLY) for bank in bench.banks.values()]
-        # The baseline's own applicant operators, one per bank.
-        admin = ConsortiumAdmin(bench.platform, bench.signers[0])
-        raw_desks = []
-        for i, bank in enumerate(bench.banks.values()):
-            signer = bench.signers[ACCOUNTS - 1 - i]
-            admin.add_operator(signer.address, bank.uscc, {Scenario.RECEIVABLES: Stage.APPLY})
-            raw_desks.append(ReceivablesDesk(bench.platform, signer))
+        raw_desks = baseline_desks(bench)
         raw_times, sdk_times = [], []
         # Alternating rounds, so that block-boundary luck and the growing state hit both alike.
         for r in range(rounds):

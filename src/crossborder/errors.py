@@ -604,3 +604,11 @@ class PlatformDown(CrossborderError):
 class Unauthenticated(CrossborderError):
     """The request to the gateway carries no bearer token, or one that is unknown or revoked
     (``crossborder token issue`` issues one per operator account)."""
+
+
+# -- issue 12: the consortium network of geth nodes ---------------------------------------------
+
+
+class NetworkError(CrossborderError):
+    """The consortium network (``crossborder network``) could not be created, started or read:
+    no network in the folder, no geth binary, a node that exited or stayed silent."""

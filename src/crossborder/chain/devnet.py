@@ -219,9 +219,8 @@ class Devnet:
 
     def _refuse_if_port_taken(self) -> None:
         """Otherwise the start-up check could mistake another node for this one."""
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                raise DevnetError(f"port {self.port} is already in use")
+        if port_taken(self.port):
+            raise DevnetError(f"port {self.port} is already in use")
 
     def _wait_until_ready(self) -> None:
         rpc = RpcClient(self.url, timeout=1.0, retries=0)
@@ -245,6 +244,12 @@ class Devnet:
             return " | ".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def port_taken(port: int) -> bool:
+    """Whether something already listens on ``port`` of 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def marker_path(state_dir: Path) -> Path:

@@ -417,3 +417,10 @@ cli.add_command(consent)
 cli.add_command(ids)
 cli.add_command(serve)
 cli.add_command(token)
+
+
+# -- issue 12: the consortium network (a geth node per institution) -------------------------------
+
+from .network import network  # noqa: E402
+
+cli.add_command(network)

@@ -1,0 +1,145 @@
+"""The platform on four institutions' geth nodes (Clique, 1 s blocks) against one Anvil, in the
+same run: registration documents/s, financing applications tx/s (SDK and a raw send loop), the
+SDK / raw ratio on four nodes, a killed node's catch-up time and each node's resident memory.
+
+All four nodes re-execute every block on this machine's cores: the four-node figures are a
+floor for four institutions on four machines.
+
+    python benchmarks/network.py [--documents 20000] [--applications 400] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from common import ACCOUNTS, Bench, Timer, bench_chain, row
+from throughput import baseline_desks, declarations, raw_round, sdk_round
+
+from crossborder.chain.devnet import free_port
+from crossborder.demo import onboard
+from crossborder.domain.codes import Stage
+from crossborder.network import Network, find_geth, resident_memory
+from crossborder.services.documents import DocumentRegistry
+
+MIB = 1024 * 1024
+NODES = 4
+
+
+@contextmanager
+def bench_network() -> Iterator[tuple[Network, Bench]]:
+    """Four fresh sealing nodes, the platform deployed by the regulator and the demo consortium
+    onboarded (its operators funded by the regulator), all through node1."""
+    with tempfile.TemporaryDirectory(prefix="crossborder-network-") as tmp:
+        ports = sorted({free_port() for _ in range(6 * NODES)})[: 3 * NODES]
+        triples = [(ports[i], ports[i + 1], ports[i + 2]) for i in range(0, 3 * NODES, 3)]
+        net = Network.init(Path(tmp) / "net", NODES, ports=triples, geth=find_geth())
+        try:
+            net.start()
+            net.deploy()
+            platform = net.platform("node1")
+            signers = [net.layout.regulator(), *net.funded_accounts(ACCOUNTS - 1)]
+            demo = onboard(platform, signers)
+            # Bench names its node `devnet`: here node1, which has the `url` the raw loop posts to.
+            yield (
+                net,
+                Bench(
+                    net.node("node1"),  # type: ignore[arg-type]
+                    platform,
+                    signers,  # type: ignore[arg-type]
+                    demo.customs,  # type: ignore[arg-type]
+                    demo.banks,
+                    demo.firms,  # type: ignore[arg-type]
+                    demo.insurer,  # type: ignore[arg-type]
+                    demo.logistics,  # type: ignore[arg-type]
+                ),
+            )
+        finally:
+            net.stop()
+
+
+def registration_rate(bench: Bench, first: int, count: int) -> float:
+    """Documents per second registered through the SDK (500 a transaction)."""
+    docs = declarations(first, count)
+    with Timer() as timer:
+        result = DocumentRegistry(bench.platform, bench.customs).register_declarations(docs)
+    assert result.documents == count
+    return count / timer.seconds
+
+
+def application_rates(bench: Bench, first: int, n: int, rounds: int) -> tuple[float, float]:
+    """(raw, SDK) applications per second: the median of alternating rounds of ``n`` each."""
+    docs = declarations(first, 2 * n * rounds)
+    DocumentRegistry(bench.platform, bench.customs).register_declarations(docs)
+    desks = [bank.desk(bench.platform, Stage.APPLY) for bank in bench.banks.values()]
+    raw_desks = baseline_desks(bench)
+    raw_times, sdk_times = [], []
+    for r in range(rounds):
+        chunk = docs[2 * n * r : 2 * n * (r + 1)]
+        raw_times.append(raw_round(bench, raw_desks, chunk[:n]))
+        sdk_times.append(sdk_round(desks, chunk[n:]))
+    return n / statistics.median(raw_times), n / statistics.median(sdk_times)
+
+
+def catch_up(net: Network, bench: Bench, first: int, count: int) -> tuple[int, float]:
+    """node4 is killed, misses ``count`` registrations, and is started again: (blocks it was
+    behind, seconds until it had caught up and sealed again)."""
+    killed_at = net.node("node4").status().head or 0
+    net.node("node4").kill()
+    DocumentRegistry(bench.platform, bench.customs).register_declarations(
+        declarations(first, count), batch_size=50
+    )
+    time.sleep(3)
+    behind = (net.node("node1").status().head or 0) - killed_at
+    with Timer() as timer:
+        net.start(["node4"])
+    return behind, timer.seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--documents", type=int, default=20_000)
+    parser.add_argument("--applications", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    docs, n, rounds = args.documents, args.applications, args.rounds
+    apps_first = 10 * docs
+
+    with bench_chain(block_time=1.0) as anvil:
+        anvil_registration = registration_rate(anvil, 0, docs)
+        anvil_raw, anvil_sdk = application_rates(anvil, apps_first, n, rounds)
+        anvil_rss = resident_memory(anvil.devnet.pid or 0)
+
+    with bench_network() as (net, bench):
+        net_registration = registration_rate(bench, 0, docs)
+        net_raw, net_sdk = application_rates(bench, apps_first, n, rounds)
+        behind, catch_up_seconds = catch_up(net, bench, 20 * docs, 2_000)
+        memory = [(s.name, s.rss) for s in net.status()]
+
+    print(
+        f"Four institutions' geth nodes (Clique, 1 s blocks, one machine) vs one Anvil"
+        f" (1 s blocks): {docs:,} documents, {n:,} one-document applications a round,"
+        f" median of {rounds} alternating rounds"
+    )
+    row("registration, one Anvil", f"{anvil_registration:,.0f} docs/s")
+    row("registration, four nodes", f"{net_registration:,.0f} docs/s")
+    row("ratio four nodes / Anvil (registration)", f"{net_registration / anvil_registration:.2f}")
+    row("applications through the SDK, one Anvil", f"{anvil_sdk:,.0f} tx/s")
+    row("applications, raw send loop, one Anvil", f"{anvil_raw:,.0f} tx/s")
+    row("applications through the SDK, four nodes", f"{net_sdk:,.0f} tx/s")
+    row("applications, raw send loop, four nodes", f"{net_raw:,.0f} tx/s")
+    row("ratio SDK / raw on four nodes", f"{net_sdk / net_raw:.2f}", "goal >= 0.8")
+    row(f"catch-up of a killed node ({behind} blocks)", f"{catch_up_seconds:.1f} s")
+    row("SDK failover between nodes", "not measured", "multi-URL client: another branch")
+    for name, rss in memory:
+        row(f"resident memory, {name}", "-" if rss is None else f"{rss / MIB:,.0f} MiB")
+    row("resident memory, Anvil", "-" if anvil_rss is None else f"{anvil_rss / MIB:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
