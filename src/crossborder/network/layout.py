@@ -98,6 +98,7 @@ class Layout:
         self.root = Path(root)
         self._regulator: LocalSigner | None = None
         self._consortium_key: bytes | None = None
+        self._directory_key: bytes | None = None
 
     @property
     def spec_file(self) -> Path:
@@ -160,11 +161,20 @@ class Layout:
     def consortium_key(self) -> bytes:
         """The consortium's keyed-fingerprint secret, from its encrypted keystore (once)."""
         if self._consortium_key is None:
-            folder = self.regulator_dir
-            keystore = json.loads((folder / "consortium.json").read_text())
-            key = Account.decrypt(keystore, _read(folder / "password"))
-            self._consortium_key = bytes(key).hex().encode()
+            self._consortium_key = self._secret("consortium.json")
         return self._consortium_key
+
+    def directory_key(self) -> bytes:
+        """The regulator's directory key (participant ids), from its encrypted keystore (once).
+        Only the regulator holds it: members resolve ids through their id books."""
+        if self._directory_key is None:
+            self._directory_key = self._secret("directory.json")
+        return self._directory_key
+
+    def _secret(self, name: str) -> bytes:
+        folder = self.regulator_dir
+        keystore = json.loads((folder / name).read_text())
+        return bytes(Account.decrypt(keystore, _read(folder / "password"))).hex().encode()
 
 
 def create(
@@ -259,6 +269,8 @@ def _create_regulator(layout: Layout) -> str:
     write_keystore(admin, folder / "admin.json", password)
     # The consortium key is 32 random bytes kept as a keystore's "private key": encrypted at rest.
     write_keystore(Account.create(), folder / "consortium.json", password)
+    # So is the directory key, which only the regulator's directory holds (participant ids).
+    write_keystore(Account.create(), folder / "directory.json", password)
     return str(admin.address)
 
 

@@ -14,10 +14,11 @@ from eth_account import Account
 from ..chain.abi import load_manifest
 from ..chain.deployment import Deployment
 from ..chain.pricing import GasPolicy
-from ..chain.rpc import RpcClient
+from ..chain.rpc import RpcClient, connect_rpc
 from ..chain.sender import TxRequest
 from ..chain.signers import LocalSigner
 from ..domain.fingerprint import Fingerprinter
+from ..domain.ids import DirectoryIds, ParticipantIds
 from ..errors import NetworkError
 from ..services.platform import Platform
 from ..settings import REPO_ROOT
@@ -185,19 +186,39 @@ class Network:
             self.layout.deployment_file,
             self.layout.consortium_key(),
             gas=GasPolicy(),
+            ids=self.directory(),
         )
         return platform.deployment
 
-    def platform(self, name: str) -> Platform:
+    def directory(self) -> DirectoryIds:
+        """The regulator's directory of participant ids."""
+        return DirectoryIds(self.layout.directory_key())
+
+    def platform(
+        self, name: str, ids: ParticipantIds | None = None, fallback: Sequence[str] = ()
+    ) -> Platform:
         """An institution's connection to the platform, through its own node.
+
+        ``fallback``: other nodes the SDK fails over to when its own goes away. ``ids``: how it
+        names participants; by default the regulator's directory, for this harness acts for
+        every institution (tests, benchmarks). An institution's own services (``env``) resolve
+        ids through their id book.
 
         Raises:
             NotDeployed: The platform is not deployed yet (``crossborder network deploy``).
         """
-        rpc = RpcClient(self.node(name).url)
+        urls = [self.node(n).url for n in (name, *fallback)]
+        rpc = connect_rpc(urls) if fallback else RpcClient(urls[0])
         deployment = Deployment.load(self.layout.deployment_file, self.spec.chain_id)
         fingerprints = Fingerprinter(self.layout.consortium_key())
-        return Platform(rpc, deployment, load_manifest(), fingerprints, gas=GasPolicy())
+        return Platform(
+            rpc,
+            deployment,
+            load_manifest(),
+            fingerprints,
+            gas=GasPolicy(),
+            ids=ids if ids is not None else self.directory(),
+        )
 
     def funded_accounts(self, count: int, wei: int = OPERATOR_FUNDS) -> list[LocalSigner]:
         """New accounts (keys in memory only) that the regulator funds through ``node1``: the
@@ -219,6 +240,8 @@ class Network:
             "CROSSBORDER_GAS_PRICE_MODE": "eip1559",
             # Clique reorganises 1-2 blocks now and then: the indexer waits them out.
             "CROSSBORDER_CONFIRMATIONS": "3",
+            # The participant ids this institution knows (its customers' from their consents).
+            "CROSSBORDER_ID_BOOK": str(self.layout.node_dir(node.name) / "ids.json"),
         }
 
     def _chosen(self, names: Sequence[str]) -> list[GethNode]:
