@@ -28,6 +28,7 @@ from crossborder.demo import FIRMS
 from crossborder.domain.codes import Stage
 from crossborder.domain.models import Citation, Declaration, FinancingApplication
 from crossborder.domain.money import Money
+from crossborder.errors import ChainUnavailable
 from crossborder.indexer import Indexer, Store, scenario_codes
 from crossborder.services.documents import MAX_REGISTER, DocumentRegistry, Screening
 
@@ -38,7 +39,7 @@ GOAL_SIZE = 1_000_000
 APPLICATIONS = 5  # one at a time at each size: median latency
 FIRST_NUMBER = 440_120_260_000_000_000
 # Documents per registration call: its transactions are all confirmed within the SDK's wait.
-CHUNK = 50_000
+CHUNK = 10_000
 
 
 @dataclass
@@ -87,21 +88,31 @@ def memory(pid: int) -> tuple[int, int]:
 
 def register(
     bench: Bench, first: int, count: int, progress: Progress, batch: int
-) -> tuple[float, int]:
+) -> tuple[float, int, int]:
     """Registers ``count`` declarations from ``first``, ``CHUNK`` per SDK call (each call waits
-    for its transactions); models are built outside the timing."""
+    for its transactions); models are built outside the timing.
+
+    Returns:
+        Seconds, transactions, and documents registered (fewer than ``count`` when the node
+        stalled: a chunk not mined within the SDK's wait).
+    """
     registry = DocumentRegistry(bench.platform, bench.customs)
     task = progress.add_task(f"register {first:,} → {first + count:,}", total=count)
-    seconds, transactions = 0.0, 0
+    seconds, transactions, registered = 0.0, 0, 0
     for start in range(first, first + count, CHUNK):
         docs = declarations(start, min(CHUNK, first + count - start))
         with Timer() as timer:
-            result = registry.register_declarations(
-                docs, batch_size=batch, progress=lambda n: progress.advance(task, n)
-            )
+            try:
+                result = registry.register_declarations(
+                    docs, batch_size=batch, progress=lambda n: progress.advance(task, n)
+                )
+            except ChainUnavailable as error:
+                progress.console.print(f"registration stalled after {start:,}: {error}")
+                break
         assert result.documents == len(docs) and not result.skipped, result.skipped[:3]
         seconds, transactions = seconds + timer.seconds, transactions + result.transactions
-    return seconds, transactions
+        registered += len(docs)
+    return seconds, transactions, registered
 
 
 def screen(bench: Bench, size: int) -> tuple[float, float]:
@@ -171,6 +182,44 @@ def store_bytes(store: Store) -> int:
         return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
 
 
+def measure(
+    bench: Bench,
+    url: str,
+    progress: Progress,
+    pid: int,
+    size: int,
+    elapsed: float,
+    segment: float,
+    transactions: int,
+) -> Figures:
+    """Everything but registration, at ``size`` documents."""
+    numbers_s, fingerprints_s = screen(bench, size)
+    gas, latency = apply_one(bench, size)
+    index_s, events, store_size = index(bench, url, progress)
+    rss, hwm = memory(pid)
+    figures = Figures(
+        size,
+        elapsed,
+        segment,
+        transactions,
+        numbers_s,
+        fingerprints_s,
+        gas,
+        latency,
+        index_s,
+        events,
+        store_size,
+        rss,
+        hwm,
+        bench.platform.rpc.block_number(),
+    )
+    progress.console.print(
+        f"{size:,}: registered in {elapsed:.1f} s, screened in {numbers_s:.2f} s, "
+        f"indexed in {index_s:.1f} s, node {gib(rss)}"
+    )
+    return figures
+
+
 def mark(ok: bool) -> str:
     return "pass" if ok else "MISS"
 
@@ -179,7 +228,7 @@ def gib(n: int) -> str:
     return f"{n / 1024**3:.2f} GB"
 
 
-def report(figures: list[Figures], loads: tuple[str, str]) -> None:
+def report(figures: list[Figures], loads: tuple[str, str], stalled: bool) -> None:
     print(f"\nNational scale on one Anvil (1.7.1, --block-time 1, gas limit 1e9); load {loads[0]}")
     for f in figures:
         print(f"\n{f.size:,} documents ({f.blocks:,} blocks)")
@@ -205,6 +254,8 @@ def report(figures: list[Figures], loads: tuple[str, str]) -> None:
     at_goal = last.size >= GOAL_SIZE
     scale = GOAL_SIZE / last.size
     note = "" if at_goal else f" (extrapolated x{scale:.1f} from {last.size:,})"
+    if stalled:
+        note = f" (the node stalled at {last.size:,}: linear extrapolation, a floor)"
     register_s, screen_s = last.register_s * scale, last.screen_numbers_s * scale
     row(
         "register 1,000,000" + note,
@@ -228,8 +279,8 @@ def report(figures: list[Figures], loads: tuple[str, str]) -> None:
     ratios = [
         (
             "registration (s per document, last step / first)",
-            1 / last.segment_docs_per_s,
-            1 / first.segment_docs_per_s,
+            1 / max(last.segment_docs_per_s, 1e-9),
+            1 / max(first.segment_docs_per_s, 1e-9),
             1.0,
         ),
         ("screening by number", last.screen_numbers_s, first.screen_numbers_s, grow),
@@ -241,6 +292,8 @@ def report(figures: list[Figures], loads: tuple[str, str]) -> None:
         ("one application: latency", last.apply_latency_s, first.apply_latency_s, 1.0),
     ]
     for label, big, small, per in ratios:
+        if not label or not small:
+            continue
         row(label, f"{big / small / per:.2f}x")
     print(f"\nload average (1, 5, 15 min): start {loads[0]}, end {loads[1]}; 2 cores, shared")
 
@@ -280,38 +333,20 @@ def main() -> None:
             assert pid is not None
             done, elapsed, transactions = 0, 0.0, 0
             for size in sizes:
-                seconds, tx = register(bench, done, size - done, progress, args.batch)
-                segment = (size - done) / seconds
-                done, elapsed, transactions = size, elapsed + seconds, transactions + tx
-                numbers_s, fingerprints_s = screen(bench, size)
-                gas, latency = apply_one(bench, size)
-                index_s, events, store_size = index(bench, url, progress)
-                rss, hwm = memory(pid)
-                blocks = bench.platform.rpc.block_number()
+                seconds, tx, registered = register(bench, done, size - done, progress, args.batch)
+                segment = registered / seconds if seconds else 0.0
+                done, elapsed, transactions = (
+                    done + registered,
+                    elapsed + seconds,
+                    transactions + tx,
+                )
                 figures.append(
-                    Figures(
-                        size,
-                        elapsed,
-                        segment,
-                        transactions,
-                        numbers_s,
-                        fingerprints_s,
-                        gas,
-                        latency,
-                        index_s,
-                        events,
-                        store_size,
-                        rss,
-                        hwm,
-                        blocks,
-                    )
+                    measure(bench, url, progress, pid, done, elapsed, segment, transactions)
                 )
-                progress.console.print(
-                    f"{size:,}: registered in {elapsed:.1f} s, screened in {numbers_s:.2f} s, "
-                    f"indexed in {index_s:.1f} s, node {gib(rss)}"
-                )
+                if done < size:
+                    break
     end_load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    report(figures, (start_load, end_load))
+    report(figures, (start_load, end_load), stalled=figures[-1].size < sizes[-1])
 
 
 if __name__ == "__main__":
