@@ -194,7 +194,11 @@ def measure(
 ) -> Figures:
     """Everything but registration, at ``size`` documents."""
     numbers_s, fingerprints_s = screen(bench, size)
-    gas, latency = apply_one(bench, size)
+    try:
+        gas, latency = apply_one(bench, size)
+    except ChainUnavailable as error:  # the node stalled: say so, measure the rest
+        progress.console.print(f"application at {size:,} not mined: {error}")
+        gas, latency = 0, float("inf")
     index_s, events, store_size = index(bench, url, progress)
     rss, hwm = memory(pid)
     figures = Figures(
