@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +32,17 @@ class Bench:
 
 
 @contextmanager
-def bench_chain(block_time: float | None) -> Iterator[Bench]:
-    """A fresh devnet (interval-mined unless ``block_time`` is None), deployed and onboarded."""
+def bench_chain(block_time: float | None, anvil_args: Sequence[str] = ()) -> Iterator[Bench]:
+    """A fresh devnet (interval-mined unless ``block_time`` is None), deployed and onboarded;
+    ``anvil_args`` are more Anvil options."""
     with tempfile.TemporaryDirectory(prefix="crossborder-bench-") as tmp:
-        devnet = Devnet(Path(tmp), port=free_port(), block_time=block_time, accounts=ACCOUNTS)
+        devnet = Devnet(
+            Path(tmp),
+            port=free_port(),
+            block_time=block_time,
+            accounts=ACCOUNTS,
+            extra_args=anvil_args,
+        )
         devnet.start()
         try:
             rpc = RpcClient(devnet.url, timeout=120)

@@ -2,12 +2,17 @@
 
 Registration is batched (100 documents a transaction by default), checked against the ledger
 before anything is signed, and pipelined. Screening reads the ledger's packed batch view through
-raw JSON-RPC batches: 110,000 documents take a fraction of a second.
+raw JSON-RPC batches sent over a few connections at once: 110,000 documents take a fraction of
+a second. (Measured on Anvil 1.7.1 holding 400,000 documents: its calls into the ledger wait on
+the node's per-block work, so 200 calls in one sequential batch took 24 s, in batches of 25 over
+4 connections 1.8 s.)
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from ..chain.abi import DecodedEvent
@@ -26,7 +31,9 @@ from .platform import Platform
 LEDGER = "DocumentLedger"
 REGISTER_BATCH = 100
 MAX_REGISTER = 500
-QUERY_BATCH = 2000
+QUERY_BATCH = 2000  # fingerprints per call: the ledger's limit
+QUERY_CALLS_PER_REQUEST = 25  # calls per JSON-RPC batch
+QUERY_CONNECTIONS = 4  # batches in flight at once
 # Measured: 26,600 gas a document in a batch of 100; the margin covers larger batches.
 GAS_PER_DOCUMENT = 30_000
 # The first batch of a provider also assigns its registrar index (three fresh slots).
@@ -305,14 +312,28 @@ def screen_words(
         chunk = fingerprints[start : start + QUERY_BATCH]
         data = encode_static_array_call(selector, [int(doc_type)], list(chunk))
         calls.append(("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"]))
+    groups = [
+        calls[start : start + QUERY_CALLS_PER_REQUEST]
+        for start in range(0, len(calls), QUERY_CALLS_PER_REQUEST)
+    ]
     try:
-        answers = platform.rpc.batch(calls)
+        if len(groups) == 1:
+            answers = platform.rpc.batch(groups[0])
+        else:
+            parts = _query_pool().map(platform.rpc.batch, groups)
+            answers = [answer for part in parts for answer in part]
     except RpcError as error:
         raise from_revert(revert_reason(error)) from None
     words: list[int] = []
     for answer in answers:
         words.extend(decode_uint256_array(bytes.fromhex(answer[2:])))
     return words
+
+
+@functools.cache
+def _query_pool() -> ThreadPoolExecutor:
+    """The threads that send screening batches (one HTTP session each per node, kept alive)."""
+    return ThreadPoolExecutor(QUERY_CONNECTIONS, thread_name_prefix="crossborder-screening")
 
 
 def document_info(doc_type: DocumentType, fingerprint: bytes, word: int) -> DocumentInfo:

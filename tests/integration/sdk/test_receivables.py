@@ -221,3 +221,32 @@ def test_apply_many_refuses_before_signing_when_access_is_missing(platform, cons
     )
     assert isinstance(outcomes[0], int)
     assert isinstance(outcomes[1], errors.OverFinancing)
+
+
+# -- screening over several connections (benchmarks/scale.py) ------------------------------------
+
+
+def test_screening_over_several_connections_keeps_each_answer_in_place(
+    platform, consortium, monkeypatch
+):
+    """Batches sent at once over several connections come back in the order asked: registered
+    and unknown declarations interleaved, one call per two fingerprints, two calls a batch."""
+    from crossborder.services import documents
+
+    customs, _bank_a, _bank_b = consortium
+    registered = [declare(platform, customs, amount=f"{100 + i}.00") for i in range(9)]
+    unknown = [str(next(_numbers)) for _ in range(6)]
+    numbers = [d.number for d in registered[:3]] + unknown[:3]
+    numbers += [d.number for d in registered[3:]] + unknown[3:]
+    faces = {d.number: d.amount for d in registered}
+    sequential = Screening(platform).declarations(numbers)  # one batch: 15 < 2,000 per call
+
+    monkeypatch.setattr(documents, "QUERY_BATCH", 2)
+    monkeypatch.setattr(documents, "QUERY_CALLS_PER_REQUEST", 2)
+    parallel = Screening(platform).declarations(numbers)  # 8 calls in 4 batches at once
+
+    assert parallel == sequential
+    assert [info.face for info in parallel] == [faces.get(n) for n in numbers]
+    assert [info.status is DocumentStatus.UNKNOWN for info in parallel] == [
+        n not in faces for n in numbers
+    ]
