@@ -14,6 +14,7 @@ from .domain.codes import DocumentType, ParticipantKind, Scenario, Stage
 from .domain.identifiers import make_uscc
 from .domain.models import Citation, Declaration, FinancingApplication, TransportDocument
 from .domain.money import Money
+from .domain.payments import PAYMENT_SPECS
 from .domain.scenarios import POLICY, SCENARIO_SPECS
 from .errors import CrossborderError
 from .services.consortium import (
@@ -45,6 +46,8 @@ REGULATOR_USCC = make_uscc("11100000000013127")  # 国家外汇管理局
 CUSTOMS_USCC = make_uscc("11100000000012345")  # 海关总署
 INSURER_USCC = make_uscc("91110000710930000")  # 中国出口信用保险公司 (stand-in)
 LOGISTICS_USCC = make_uscc("91500000MA6000000")  # 渝新欧 rail operator (stand-in)
+TAX_USCC = make_uscc("11100000000019999")  # 国家税务总局 (stand-in)
+PAYMENTS = tuple(spec.scenario for spec in PAYMENT_SPECS)
 BANKS = {
     "Bank A": make_uscc("91350200260130000"),
     "Bank B": make_uscc("91110000100000001"),
@@ -63,6 +66,8 @@ class BankDesks:
     signers: dict[Stage, Signer]
     opener: Signer
     statistician: Signer
+    # 付汇核验: the payment verification operator of every payment scenario.
+    teller: Signer | None = None
 
     def desk(self, platform: Platform, role: Stage) -> ReceivablesDesk:
         return ReceivablesDesk(platform, self.signers[role])
@@ -88,6 +93,7 @@ class DemoConsortium:
     firms: dict[str, Signer]
     insurer: Signer
     logistics: Signer
+    tax: Signer | None = None
 
 
 def onboard(platform: Platform, signers: Sequence[Signer]) -> DemoConsortium:
@@ -141,6 +147,14 @@ def onboard(platform: Platform, signers: Sequence[Signer]) -> DemoConsortium:
             [_op(logistics, PLATFORM, Stage.REGISTER)],
         )
     )
+    # Payment facilitation: the tax bureau registers filings and invoices; each bank's teller
+    # (付汇核验) registers payments. Their signers come after everyone else's.
+    tax = signers[next_signer + 2]
+    plan.append((TAX_USCC, ParticipantKind.TAX, None, [_op(tax, PLATFORM, Stage.REGISTER)]))
+    for i, bank in enumerate(banks.values()):
+        bank.teller = signers[next_signer + 3 + i]
+        entry = next(p for p in plan if p[0] == bank.uscc)
+        entry[3].append(_op(bank.teller, PAYMENTS, Stage.VERIFY))
     missing = [
         p for p in plan if participant_info(platform, admin.participant_id(p[0])).kind is None
     ]
@@ -156,7 +170,7 @@ def onboard(platform: Platform, signers: Sequence[Signer]) -> DemoConsortium:
             if service_status(platform, firm, bank.uscc, scenario)[0] is None
         ]
         open_services(platform, bank.opener, consents)
-    return DemoConsortium(customs, banks, firm_signers, insurer, logistics)
+    return DemoConsortium(customs, banks, firm_signers, insurer, logistics, tax)
 
 
 def _op(signer: Signer, scenarios: Sequence[Scenario], stages: Stage) -> Operator:
@@ -168,7 +182,7 @@ def write_names(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = [("uscc", "name"), (REGULATOR_USCC, "State Administration of Foreign Exchange")]
     rows += [(CUSTOMS_USCC, "Customs"), (INSURER_USCC, "Export credit insurer")]
-    rows += [(LOGISTICS_USCC, "Rail operator")]
+    rows += [(LOGISTICS_USCC, "Rail operator"), (TAX_USCC, "Tax bureau")]
     rows += [(uscc, name) for name, uscc in {**BANKS, **FIRMS}.items()]
     path.write_text("".join(f"{uscc},{name}\n" for uscc, name in rows), encoding="utf-8")
     return path

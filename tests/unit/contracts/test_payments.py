@@ -121,7 +121,9 @@ def documents(ledger, clerk, doc_type, label: str, n: int, face: int = 100, owne
     """Registers `n` documents of `doc_type` (in batches of 500), `owner`'s, `face` each."""
     docs = [fp(f"{label}-{i}") for i in range(n)]
     for start in range(0, n, 500):
-        register(ledger, clerk, [(d, owner, face, cur) for d in docs[start : start + 500]], doc_type)
+        register(
+            ledger, clerk, [(d, owner, face, cur) for d in docs[start : start + 500]], doc_type
+        )
     return docs
 
 
@@ -246,7 +248,12 @@ def test_nothing_frees_a_paid_filing(
     ledger.set_scenario(tax, False, sender=regulator)
     with reverts(NO_HOLD):
         ledger.force_release(
-            tax, payment_id, bank_a.id, TAX_FILING, [filing], ForceReason.SCENARIO_STOPPED,
+            tax,
+            payment_id,
+            bank_a.id,
+            TAX_FILING,
+            [filing],
+            ForceReason.SCENARIO_STOPPED,
             sender=regulator,
         )
     assert held(ledger, filing, TAX_FILING) == 600
@@ -378,7 +385,12 @@ def test_nothing_frees_or_changes_a_tagged_invoice(
     ledger.set_scenario(freight, False, sender=regulator)
     with reverts(NO_HOLD):
         ledger.force_release(
-            freight, payment_id, bank_a.id, FREIGHT, [invoice], ForceReason.SCENARIO_STOPPED,
+            freight,
+            payment_id,
+            bank_a.id,
+            FREIGHT,
+            [invoice],
+            ForceReason.SCENARIO_STOPPED,
             sender=regulator,
         )
     assert ledger.document(FREIGHT, invoice)[:3] == (DocumentStatus.FULLY_USED, 100, 100)
@@ -536,8 +548,9 @@ def test_a_seed_block_past_the_blockhash_window_is_named_anew(
     assert events(tx, capital.SeedDrawn) == []
     assert capital.period(1).seed == ZERO
     chain.mine(capital.SEED_DELAY())
-    assert only_event(capital.draw(1, sender=outsider), capital.SeedDrawn)["seed_block"] == (
-        named["seed_block"]
+    assert (
+        only_event(capital.draw(1, sender=outsider), capital.SeedDrawn)["seed_block"]
+        == (named["seed_block"])
     )
 
 
