@@ -17,7 +17,7 @@ from typing import Any
 from ..chain.abi import ContractAbi
 from ..chain.deployment import Deployment
 from ..chain.rpc import RpcClient
-from ..chain.sender import Receipt
+from ..chain.sender import Receipt, TxRequest
 from ..chain.signers import Signer
 from ..domain.codes import MAX_TAGGED, Reason, ReviewOutcome
 from ..domain.documents import document_fingerprint
@@ -78,13 +78,21 @@ class PaymentDesk:
             VerificationFailed: 核验失败 (not found, wrong payer, currency, exceeded); the
                 failed attempt is recorded on chain.
         """
+        return self.outcome(self._estimated(self.filing_request(filing, payer, amount, value_date)))
+
+    def filing_request(
+        self, filing: str, payer: str, amount: Money, value_date: dt.date
+    ) -> TxRequest:
+        """The validated, unsigned transaction of ``pay_filing`` (no gas set)."""
         if self.spec != TAX:
             raise InvalidInput(f"{self.spec.label} pays against invoices, not a tax filing")
         units = amount.to_minor()
         if units <= 0:
             raise InvalidInput("the amount must be positive")
         fingerprint = document_fingerprint(self.platform.fingerprints, TAX.doc_type, filing)
-        return self._send(
+        return self.platform.request(
+            self.signer,
+            self.contract,
             "pay",
             fingerprint,
             self.platform.ids.participant(payer),
@@ -105,6 +113,13 @@ class PaymentDesk:
             VerificationFailed: 核验失败 for the first failing invoice (not found, wrong payer,
                 currency, already used); none is tagged and the attempt is recorded on chain.
         """
+        request = self.invoices_request(payer, currency, invoices, value_date)
+        return self.outcome(self._estimated(request))
+
+    def invoices_request(
+        self, payer: str, currency: Currency, invoices: Sequence[str], value_date: dt.date
+    ) -> TxRequest:
+        """The validated, unsigned transaction of ``pay_invoices`` (no gas set)."""
         if self.spec == TAX:
             raise InvalidInput(f"{self.spec.label} pays against a tax filing, not invoices")
         if not 1 <= len(invoices) <= MAX_TAGGED:
@@ -113,7 +128,9 @@ class PaymentDesk:
         fingerprints = [document_fingerprint(fp, self.spec.doc_type, n) for n in invoices]
         if len(set(fingerprints)) != len(fingerprints):
             raise InvalidInput("an invoice is listed twice")
-        return self._send(
+        return self.platform.request(
+            self.signer,
+            self.contract,
             "pay",
             self.platform.ids.participant(payer),
             currency.numeric,
@@ -128,13 +145,19 @@ class PaymentDesk:
         """核验失败 counters of this scenario: per reason for one bank, or for all banks."""
         return verification_failures(self.platform, self.contract, bank_uscc)
 
-    def _send(self, fn: str, *args: object) -> int:
-        request = self.platform.request(self.signer, self.contract, fn, *args)
+    def _estimated(self, request: TxRequest) -> Receipt:
         # Refused access (role, a firm not qualified) reverts at estimation, before signing; a
         # failed verification does not revert, so the estimate covers it too. A batch's gas
         # grows with its invoices (benchmarks/payments.py): the node's estimate sizes it.
         gas = self.platform.sender.estimate(request)
-        receipt = self.platform.sender.transact(replace(request, gas=gas))
+        return self.platform.sender.transact(replace(request, gas=gas))
+
+    def outcome(self, receipt: Receipt) -> int:
+        """The payment id a mined payment registered.
+
+        Raises:
+            VerificationFailed: The payment failed verification (recorded on chain).
+        """
         if receipt.status != 1:
             raise self.platform.sender.revert_error_of(receipt)
         for event in self.platform.decode(receipt.logs):
