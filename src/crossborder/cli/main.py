@@ -408,6 +408,7 @@ def query_cmd(numbers: tuple[str, ...], kind: str) -> None:
 from ..indexer.command import index_cmd  # noqa: E402
 from ..reports.command import report_cmd  # noqa: E402
 from .consent import consent  # noqa: E402
+from .payment import payment  # noqa: E402
 from .serve import serve, token  # noqa: E402
 
 cli.add_command(index_cmd)
@@ -415,3 +416,4 @@ cli.add_command(report_cmd)
 cli.add_command(consent)
 cli.add_command(serve)
 cli.add_command(token)
+cli.add_command(payment)
