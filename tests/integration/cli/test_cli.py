@@ -70,10 +70,11 @@ def test_devnet_deploy_demo_query_index_report(env):
         assert document["time_zone"] == {"name": "China Standard Time", "utc_offset": "+08:00"}
         rows = document["rows"]
         # Bank B: receivables (one duplicate, one over), the insured declaration, the linked
-        # waybill and its declaration (three more over-financings).
+        # waybill and its declaration (three more over-financings); payments: beyond the tax
+        # filing (exceeded) and a freight invoice already paid at Bank A (duplicate).
         assert sorted(r["reason"] for r in rows) == [
-            *["超额融资 over-financing"] * 4,
-            "重复融资 duplicate",
+            *["超额融资 over-financing"] * 5,
+            *["重复融资 duplicate"] * 2,
         ]
         assert all(r["bank"].startswith("Bank B") for r in rows)
         _consent_by_files(env)
