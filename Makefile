@@ -69,6 +69,7 @@ bench: deps compile
 	python benchmarks/gas.py
 	python benchmarks/screening.py
 	python benchmarks/throughput.py
+	python benchmarks/payments.py
 
 clean:
 	rm -rf .build .ape .devnet

@@ -16,6 +16,13 @@
         a bill of lading) linked to the export declaration of the same goods
         holds on both at once, so that the two together are never financed
         beyond the goods' value, whichever is financed first.
+        Invoices (freight invoices, general invoices) are single-use: they
+        are never held, but tagged whole by a payment scenario (`tag`), a
+        batch of up to `MAX_TAGGED` at once, all or nothing; a tagged
+        invoice is fully used for good: nothing releases, consumes, voids
+        or corrects it. Tagging writes only the document's existing word
+        (held = face, since = now), no hold record, so that a batch of
+        1,000 invoices fits one block.
 @dev Each document is one storage slot, packed (low bits first):
          face      uint64  bits   0..63   (minor units)
          held      uint64  bits  64..127  (live and consumed holds)
@@ -113,6 +120,15 @@ event AmountConsumed:
     held: uint256
 
 
+event DocumentsTagged:
+    scenario: indexed(address)
+    payment_id: indexed(uint256)
+    bank: indexed(bytes32)
+    doc_type: uint8
+    total: uint256
+    fingerprints: DynArray[bytes32, codes.MAX_TAGGED]
+
+
 event HoldsForceReleased:
     scenario: indexed(address)
     financing_id: indexed(uint256)
@@ -134,6 +150,7 @@ event ScenarioAuthorised:
 MAX_REGISTER: public(constant(uint256)) = 500
 MAX_QUERY: public(constant(uint256)) = 2000
 MAX_CITED: public(constant(uint256)) = codes.MAX_CITED
+MAX_TAGGED: public(constant(uint256)) = codes.MAX_TAGGED
 
 REASON_NOT_FOUND: public(constant(uint8)) = codes.REASON_NOT_FOUND
 REASON_WRONG_TYPE: public(constant(uint8)) = codes.REASON_WRONG_TYPE
@@ -337,6 +354,8 @@ def correct_face(doc_type: uint8, fingerprint: bytes32, face: uint64):
     key: bytes32 = self._key(doc_type, fingerprint)
     word: uint256 = self._own_document(key, index)
     assert face != 0, "ledger: face amount must be positive"
+    # Invoices are never held, only tagged whole: a held one is used for good.
+    assert not self._single_use(doc_type) or word & _HELD_MASK == 0, "ledger: a tagged invoice cannot change"
     assert convert(face, uint256) >= (word >> _HELD_SHIFT) & _U64, "ledger: face below the held amount"
     self._documents[key] = (word & ~_FACE_MASK) | convert(face, uint256)
     log FaceCorrected(fingerprint=fingerprint, doc_type=doc_type, face=convert(face, uint256), operator=msg.sender)
@@ -400,6 +419,7 @@ def hold(
     @return The reason code (0 when held) and the first failing index.
     """
     assert self.scenarios[msg.sender], "ledger: caller is not an authorised scenario"
+    assert not self._single_use(doc_type), "ledger: invoices are tagged, not held"
     assert len(fingerprints) == len(amounts), "ledger: fingerprints and amounts differ in length"
     tag: uint256 = convert(owner, uint256) >> _OWNER_SHIFT
     keys: DynArray[bytes32, codes.MAX_CITED] = []
@@ -466,6 +486,56 @@ def consume(financing_id: uint256, doc_type: uint8, fingerprints: DynArray[bytes
             amount: uint256 = self._linked_live(financing_id, linked, amounts[i])
             if amount != 0:
                 self._consume_own(financing_id, codes.DOC_EXPORT_DECLARATION, linked, amount)
+
+
+@external
+def tag(
+    payment_id: uint256,
+    bank: bytes32,
+    owner: bytes32,
+    currency: uint16,
+    doc_type: uint8,
+    fingerprints: DynArray[bytes32, codes.MAX_TAGGED],
+) -> (uint8, uint256, uint256):
+    """
+    @notice Verifies (核验) every invoice of a payment, then tags each one
+            fully used for the calling scenario's payment, or none: a
+            failure changes nothing and is returned, not reverted, so that
+            the scenario can record the attempt. An invoice is tagged once,
+            across all banks and scenarios; nothing ever frees it.
+    @dev Pass 1 reads only; pass 2 writes each document's own word (a warm
+         slot), with no hold record. An invoice cited twice in one batch
+         passes pass 1 both times and is caught when pass 2 finds it tagged.
+    @param payment_id The caller's payment id.
+    @param bank The paying bank (logged with the batch).
+    @param owner The payer firm's id; each invoice's owner tag must match.
+    @param currency ISO 4217 numeric code each invoice must have.
+    @param doc_type A single-use type: `codes.DOC_FREIGHT_INVOICE` or `codes.DOC_INVOICE`.
+    @param fingerprints The invoices, at most `MAX_TAGGED`.
+    @return The reason code (0 when tagged), the first failing index, and
+            the invoices' total face (0 on failure).
+    """
+    assert self.scenarios[msg.sender], "ledger: caller is not an authorised scenario"
+    assert self._single_use(doc_type), "ledger: only invoices are tagged"
+    assert len(fingerprints) != 0, "ledger: no documents"
+    tag: uint256 = convert(owner, uint256) >> _OWNER_SHIFT
+    total: uint256 = 0
+    for i: uint256 in range(len(fingerprints), bound=codes.MAX_TAGGED):
+        word: uint256 = self._documents[self._key(doc_type, fingerprints[i])]
+        # The whole face must be free: an invoice already tagged reads as a duplicate.
+        reason: uint8 = self._verify(word, tag, currency, word & _U64)
+        if reason != codes.REASON_OK:
+            return reason, i, 0
+        # At most MAX_TAGGED faces below 2**64 each: far below 2**256.
+        total = unsafe_add(total, word & _U64)
+    stamp: uint256 = (block.timestamp & _U32) << _SINCE_SHIFT
+    for fingerprint: bytes32 in fingerprints:
+        key: bytes32 = self._key(doc_type, fingerprint)
+        word: uint256 = self._documents[key]
+        assert word & _HELD_MASK == 0, "ledger: document cited twice"
+        self._documents[key] = word | ((word & _U64) << _HELD_SHIFT) | stamp
+    log DocumentsTagged(scenario=msg.sender, payment_id=payment_id, bank=bank, doc_type=doc_type, total=total, fingerprints=fingerprints)
+    return codes.REASON_OK, 0, total
 
 
 ################################################################
@@ -748,8 +818,17 @@ def _may_register(kind: uint8, doc_type: uint8) -> bool:
     if kind == codes.KIND_LOGISTICS:
         return doc_type == codes.DOC_RAIL_WAYBILL or doc_type == codes.DOC_BILL_OF_LADING or doc_type == codes.DOC_FREIGHT_INVOICE
     if kind == codes.KIND_TAX:
-        return doc_type == codes.DOC_TAX_FILING or doc_type == codes.DOC_FREIGHT_INVOICE
+        return doc_type == codes.DOC_TAX_FILING or doc_type == codes.DOC_FREIGHT_INVOICE or doc_type == codes.DOC_INVOICE
     return False
+
+
+@pure
+@internal
+def _single_use(doc_type: uint8) -> bool:
+    """
+    @dev Invoices are tagged whole by one payment, never held.
+    """
+    return doc_type == codes.DOC_FREIGHT_INVOICE or doc_type == codes.DOC_INVOICE
 
 
 @pure

@@ -44,6 +44,10 @@ SCENARIO_RECEIVABLES: constant(uint8) = 1
 SCENARIO_POLICY: constant(uint8) = 2
 SCENARIO_LOGISTICS: constant(uint8) = 3
 SCENARIO_CREDIT_MATCH: constant(uint8) = 4
+# Payment facilitation (便利化类): payments verified against documents, not financings.
+SCENARIO_TAX_PAYMENT: constant(uint8) = 5
+SCENARIO_FREIGHT_PAYMENT: constant(uint8) = 6
+SCENARIO_CAPITAL_PAYMENT: constant(uint8) = 7
 
 # Document types.
 DOC_EXPORT_DECLARATION: constant(uint8) = 1
@@ -53,7 +57,8 @@ DOC_RAIL_WAYBILL: constant(uint8) = 4
 DOC_BILL_OF_LADING: constant(uint8) = 5
 DOC_TAX_FILING: constant(uint8) = 6
 DOC_FREIGHT_INVOICE: constant(uint8) = 7
-DOC_MAX: constant(uint8) = 7
+DOC_INVOICE: constant(uint8) = 8  # general invoice (capital-account payments)
+DOC_MAX: constant(uint8) = 8
 
 # Financing states.
 STATE_NONE: constant(uint8) = 0
@@ -86,3 +91,11 @@ SKIP_ALREADY_REGISTERED: constant(uint8) = 1
 
 # Most documents one financing may cite.
 MAX_CITED: constant(uint256) = 20
+
+# Most invoices one payment may tag (single-use, all or nothing, in one transaction).
+MAX_TAGGED: constant(uint256) = 1000
+
+# A post-review (事后抽查) outcome of a sampled capital-account payment.
+REVIEW_COMPLIANT: constant(uint8) = 1
+REVIEW_NONCOMPLIANT: constant(uint8) = 2
+REVIEW_MAX: constant(uint8) = 2

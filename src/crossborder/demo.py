@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from .chain.signers import Signer
-from .domain.codes import DocumentType, ParticipantKind, Scenario, Stage
+from .domain.codes import DocumentType, ParticipantKind, ReviewOutcome, Scenario, Stage
 from .domain.identifiers import make_uscc
 from .domain.models import Citation, Declaration, FinancingApplication, TransportDocument
-from .domain.money import Money
+from .domain.money import Money, currency
+from .domain.payments import CAPITAL, FREIGHT, PAYMENT_SPECS, TAX, PaymentDocument
 from .domain.scenarios import POLICY, SCENARIO_SPECS
 from .errors import CrossborderError
 from .services.consortium import (
@@ -27,6 +29,7 @@ from .services.consortium import (
 from .services.documents import DocumentRegistry, Screening
 from .services.financing import FinancingDesk
 from .services.logistics import LogisticsDesk
+from .services.payments import PaymentDesk, PostReview
 from .services.platform import Platform
 from .services.policy import InsurerDesk, PolicyDesk, set_advance_ratio, sign_assignment
 from .services.receivables import ReceivablesDesk
@@ -45,6 +48,8 @@ REGULATOR_USCC = make_uscc("11100000000013127")  # 国家外汇管理局
 CUSTOMS_USCC = make_uscc("11100000000012345")  # 海关总署
 INSURER_USCC = make_uscc("91110000710930000")  # 中国出口信用保险公司 (stand-in)
 LOGISTICS_USCC = make_uscc("91500000MA6000000")  # 渝新欧 rail operator (stand-in)
+TAX_USCC = make_uscc("11100000000019999")  # 国家税务总局 (stand-in)
+PAYMENTS = tuple(spec.scenario for spec in PAYMENT_SPECS)
 BANKS = {
     "Bank A": make_uscc("91350200260130000"),
     "Bank B": make_uscc("91110000100000001"),
@@ -63,6 +68,8 @@ class BankDesks:
     signers: dict[Stage, Signer]
     opener: Signer
     statistician: Signer
+    # 付汇核验: the payment verification operator of every payment scenario.
+    teller: Signer | None = None
 
     def desk(self, platform: Platform, role: Stage) -> ReceivablesDesk:
         return ReceivablesDesk(platform, self.signers[role])
@@ -88,6 +95,7 @@ class DemoConsortium:
     firms: dict[str, Signer]
     insurer: Signer
     logistics: Signer
+    tax: Signer | None = None
 
 
 def onboard(platform: Platform, signers: Sequence[Signer]) -> DemoConsortium:
@@ -141,6 +149,14 @@ def onboard(platform: Platform, signers: Sequence[Signer]) -> DemoConsortium:
             [_op(logistics, PLATFORM, Stage.REGISTER)],
         )
     )
+    # Payment facilitation: the tax bureau registers filings and invoices; each bank's teller
+    # (付汇核验) registers payments. Their signers come after everyone else's.
+    tax = signers[next_signer + 2]
+    plan.append((TAX_USCC, ParticipantKind.TAX, None, [_op(tax, PLATFORM, Stage.REGISTER)]))
+    for i, bank in enumerate(banks.values()):
+        bank.teller = signers[next_signer + 3 + i]
+        entry = next(p for p in plan if p[0] == bank.uscc)
+        entry[3].append(_op(bank.teller, PAYMENTS, Stage.VERIFY))
     missing = [
         p for p in plan if participant_info(platform, admin.participant_id(p[0])).kind is None
     ]
@@ -156,7 +172,7 @@ def onboard(platform: Platform, signers: Sequence[Signer]) -> DemoConsortium:
             if service_status(platform, firm, bank.uscc, scenario)[0] is None
         ]
         open_services(platform, bank.opener, consents)
-    return DemoConsortium(customs, banks, firm_signers, insurer, logistics)
+    return DemoConsortium(customs, banks, firm_signers, insurer, logistics, tax)
 
 
 def _op(signer: Signer, scenarios: Sequence[Scenario], stages: Stage) -> Operator:
@@ -168,7 +184,7 @@ def write_names(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = [("uscc", "name"), (REGULATOR_USCC, "State Administration of Foreign Exchange")]
     rows += [(CUSTOMS_USCC, "Customs"), (INSURER_USCC, "Export credit insurer")]
-    rows += [(LOGISTICS_USCC, "Rail operator")]
+    rows += [(LOGISTICS_USCC, "Rail operator"), (TAX_USCC, "Tax bureau")]
     rows += [(uscc, name) for name, uscc in {**BANKS, **FIRMS}.items()]
     path.write_text("".join(f"{uscc},{name}\n" for uscc, name in rows), encoding="utf-8")
     return path
@@ -264,6 +280,7 @@ def run_story(
 
     _policy_story(platform, demo, declarations[2], story, progress)
     _logistics_story(platform, demo, declarations[3], story, progress)
+    _payments_story(platform, demo, signers[0], story, progress)
 
     infos = Screening(platform).declarations([d.number for d in declarations])
     for declaration, info in zip(declarations, infos, strict=True):
@@ -396,3 +413,116 @@ def _logistics_story(
             story.say("Bank B 代申请", f"{what}: {attempt.total}", "financed")
         except CrossborderError as error:
             story.say("Bank B 代申请", f"{what}: {attempt.total}", f"refused — {error}")
+
+
+def _payments_story(
+    platform: Platform,
+    demo: DemoConsortium,
+    regulator: Signer,
+    story: Story,
+    progress: Callable[[str], None],
+) -> None:
+    """便利化类: payments under a tax filing never beyond it, freight invoices paid once across
+    banks, and a qualified firm's capital-account payments sampled for post-review."""
+    progress("Banks pay under a tax filing and against invoices …")
+    bank_a, bank_b = demo.banks["Bank A"], demo.banks["Bank B"]
+    assert demo.tax is not None and bank_a.teller is not None and bank_b.teller is not None
+    firms = list(FIRMS.values())
+    today = dt.date.today()
+    serial = random.randrange(10**9, 10**10)
+    filing = f"TF{serial}/{serial % 9973:04d}"
+    freight = [f"{4403190000 + serial % 10**6:010d}/{i:08d}" for i in range(1, 4)]
+    invoices = [f"{3100190000 + serial % 10**6:010d}/{i:08d}" for i in range(1, 7)]
+    story.references += [filing, *freight, *invoices]
+
+    def document(kind: DocumentType, number: str, payer: str, amount: str) -> PaymentDocument:
+        return PaymentDocument(
+            kind=kind, number=number, payer=payer, amount=Money(amount, "USD"), issued=today
+        )
+
+    registry = DocumentRegistry(platform, demo.tax)
+    registry.register(
+        DocumentType.TAX_FILING, [document(DocumentType.TAX_FILING, filing, firms[0], "50000")]
+    )
+    registry.register(
+        DocumentType.FREIGHT_INVOICE,
+        [document(DocumentType.FREIGHT_INVOICE, n, firms[1], "1800") for n in freight],
+    )
+    registry.register(
+        DocumentType.INVOICE,
+        [document(DocumentType.INVOICE, n, firms[2], "9000") for n in invoices],
+    )
+    story.say(
+        "Tax 税务",
+        f"registered tax filing {filing}, 3 freight invoices, 6 invoices",
+        "USD 50,000.00 filed",
+    )
+
+    tax_a, tax_b = (
+        PaymentDesk(platform, bank_a.teller, TAX),
+        PaymentDesk(platform, bank_b.teller, TAX),
+    )
+    for desk, who, amount in (
+        (tax_a, "Bank A", "30000"),
+        (tax_b, "Bank B", "25000"),
+        (tax_b, "Bank B", "20000"),
+    ):
+        try:
+            payment_id = desk.pay_filing(filing, firms[0], Money(amount, "USD"), today)
+            story.say(
+                f"{who} 付汇核验",
+                f"outward payment USD {amount} under the filing",
+                f"payment #{payment_id}",
+            )
+        except CrossborderError as error:
+            story.say(
+                f"{who} 付汇核验",
+                f"outward payment USD {amount} under the filing",
+                f"refused — {error}",
+            )
+
+    freight_a = PaymentDesk(platform, bank_a.teller, FREIGHT)
+    freight_b = PaymentDesk(platform, bank_b.teller, FREIGHT)
+    payment_id = freight_a.pay_invoices(firms[1], currency("USD"), freight[:2], today)
+    story.say(
+        "Bank A 运费付汇", "2 freight invoices in one payment", f"payment #{payment_id}, tagged"
+    )
+    try:
+        freight_b.pay_invoices(firms[1], currency("USD"), freight[1:], today)
+        story.say("Bank B 运费付汇", "invoices 2 and 3", "paid")
+    except CrossborderError as error:
+        story.say("Bank B 运费付汇", "invoices 2 and 3", f"refused — {error}")
+
+    progress("Capital-account payments and their post-review sample …")
+    review = PostReview(platform, regulator)
+    review.qualify(firms[2])
+    capital = PaymentDesk(platform, bank_a.teller, CAPITAL)
+    for number in invoices:
+        capital.pay_invoices(firms[2], currency("USD"), [number], today)
+    period = review.close_period(2)
+    story.say(
+        "Regulator 外汇局", "qualified a firm; closed the period of its 6 payments", "sample of 2"
+    )
+    _mine_past(platform, review.period(period).seed_block)
+    PostReview(platform, bank_b.teller).draw(period)  # anyone draws
+    sample = review.record_sample(period)
+    review.record_review(sample[0], ReviewOutcome.COMPLIANT)
+    check = review.check(period)
+    story.say(
+        "Regulator 事后抽查",
+        f"sample by the block hash: payments {', '.join(map(str, sample))}",
+        f"re-derived from the chain: {'matches' if check.ok else 'WRONG'}; 1 reviewed compliant",
+    )
+
+
+def _mine_past(platform: Platform, block: int, idle: float = 2.0) -> None:
+    """Waits until ``block`` is mined: by interval mining, or (an automining devnet, no new
+    block for ``idle`` seconds) by mining empty blocks on demand."""
+    last, since = platform.rpc.block_number(), time.monotonic()
+    while last <= block:
+        time.sleep(0.1)
+        now = platform.rpc.block_number()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since > idle:
+            platform.rpc.request("evm_mine")

@@ -184,6 +184,16 @@ class WrongState(CrossborderError):
     """The financing is not in a state that allows this action."""
 
 
+class FirmNotQualified(AccessDenied):
+    """The firm is not marked qualified for capital-account payment facilitation (资本项目收入
+    支付便利化): its bank must ask for proof before each payment instead."""
+
+
+class SampleRejected(CrossborderError):
+    """The post-review sample (事后抽查) is not the draw's: wrong size, a payment outside the
+    period, or not in the order of keccak256(seed, payment id)."""
+
+
 class VerificationFailed(CrossborderError):
     """核验失败: a cited document failed verification; the attempt is recorded on chain."""
 
@@ -561,6 +571,68 @@ REVERTS: dict[str, tuple[type[CrossborderError], str]] = {
         ServiceNotOpened,
         "the firm has not opened this financing service (业务开通) with this bank",
     ),
+    # Payment facilitation (便利化类).
+    "ledger: a tagged invoice cannot change": (
+        WrongState,
+        "the invoice is already tagged used by a payment and cannot change",
+    ),
+    "ledger: invoices are tagged, not held": (
+        InvalidInput,
+        "invoices are single-use: a payment tags them, a financing cannot cite them",
+    ),
+    "ledger: only invoices are tagged": (
+        InvalidInput,
+        "only freight invoices and invoices are tagged by payments",
+    ),
+    "capital: caller is not the regulator": (
+        NotRegulator,
+        "only the regulator's admin account may qualify firms or draw and review samples",
+    ),
+    "capital: empty firm id": (InvalidInput, "the firm id is empty"),
+    "capital: the firm is not qualified": (
+        FirmNotQualified,
+        "the firm is not qualified for capital-account payment facilitation",
+    ),
+    "capital: sample size out of range": (
+        InvalidInput,
+        "the sample size must be between 1 and 500",
+    ),
+    "capital: no payments since the last period": (
+        WrongState,
+        "no capital-account payments were registered since the last period closed",
+    ),
+    "capital: unknown period": (UnknownEntity, "no such closed period"),
+    "capital: the seed is already drawn": (Conflict, "the period's seed is already drawn"),
+    "capital: the seed block is not mined yet": (
+        WrongState,
+        "the seed block is not mined yet: draw again a few blocks later",
+    ),
+    "capital: the seed is not drawn yet": (
+        WrongState,
+        "the period's seed is not drawn yet: call draw first",
+    ),
+    "capital: the sample is already recorded": (
+        Conflict,
+        "the period's sample is already recorded",
+    ),
+    "capital: wrong sample size": (
+        SampleRejected,
+        "the sample must have the period's sample size (or every payment of a smaller period)",
+    ),
+    "capital: payment not in the period": (
+        SampleRejected,
+        "a sampled payment is not in the period",
+    ),
+    "capital: sample not in seed order": (
+        SampleRejected,
+        "the sample is not in the order of keccak256(seed, payment id)",
+    ),
+    "capital: payment not in a recorded sample": (
+        WrongState,
+        "the payment is not in a recorded post-review sample",
+    ),
+    "capital: unknown review outcome": (InvalidInput, "the review outcome is unknown"),
+    "capital: payment already reviewed": (Conflict, "the payment is already reviewed"),
 }
 
 

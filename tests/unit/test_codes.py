@@ -19,6 +19,7 @@ from crossborder.domain import codes, consent
 from crossborder.domain.codes import (
     FINANCING_STAGES,
     MAX_CITED,
+    MAX_TAGGED,
     SCENARIO_TABLE,
     STAGE_LABELS,
     DocumentType,
@@ -26,6 +27,7 @@ from crossborder.domain.codes import (
     ForceReason,
     ParticipantKind,
     Reason,
+    ReviewOutcome,
     Scenario,
     SkipReason,
     Stage,
@@ -215,6 +217,7 @@ TABLES = [
     ("REASON_", Reason),
     ("FORCE_", ForceReason),
     ("SKIP_", SkipReason),
+    ("REVIEW_", ReviewOutcome),
 ]
 
 
@@ -240,10 +243,14 @@ def test_max_cited_equals_codes_vy(vy):
     assert vy["MAX_CITED"] == MAX_CITED
 
 
+def test_max_tagged_equals_codes_vy_and_the_ledger(vy, deployed_ledger):
+    assert vy["MAX_TAGGED"] == MAX_TAGGED == deployed_ledger.MAX_TAGGED()
+
+
 def test_every_codes_vy_constant_is_checked(vy):
     """A new group of constants in codes.vy must be mirrored in Python and added to TABLES."""
     prefixes = tuple(prefix for prefix, _ in TABLES)
-    assert {name for name in vy if not name.startswith(prefixes)} == {"MAX_CITED"}
+    assert {name for name in vy if not name.startswith(prefixes)} == {"MAX_CITED", "MAX_TAGGED"}
 
 
 def test_every_python_table_is_checked():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from eth_utils.address import to_checksum_address
 
 from ..domain.codes import SCENARIO_TABLE
-from ..domain.scenarios import SCENARIO_SPECS
+from ..domain.payments import PAYMENT_SPECS, PaymentSpec
+from ..domain.scenarios import SCENARIO_SPECS, ScenarioSpec
 from .abi import ContractAbi
 from .deployment import Deployment, ScenarioDeployment
 from .rpc import RpcClient
@@ -22,6 +24,24 @@ def _create(sender: TransactionSender, signer: Signer, abi: ContractAbi, *args: 
     return to_checksum_address(receipt.contract_address)
 
 
+def _create_each(
+    rpc: RpcClient,
+    sender: TransactionSender,
+    signer: Signer,
+    abis: dict[str, ContractAbi],
+    specs: Sequence[ScenarioSpec | PaymentSpec],
+    consortium: str,
+    ledger: str,
+) -> dict[str, ScenarioDeployment]:
+    """Deploys one contract per spec on the consortium and ledger, by short name."""
+    out = {}
+    for spec in specs:
+        block = rpc.block_number()
+        address = _create(sender, signer, abis[spec.contract], consortium, ledger)
+        out[spec.name] = ScenarioDeployment(contract=spec.contract, address=address, block=block)
+    return out
+
+
 def deploy(
     rpc: RpcClient,
     abis: dict[str, ContractAbi],
@@ -29,7 +49,8 @@ def deploy(
     path: Path,
     sender: TransactionSender | None = None,
 ) -> Deployment:
-    """Deploys the consortium, the ledger and every scenario of ``SCENARIO_SPECS``, writes the
+    """Deploys the consortium, the ledger, every scenario of ``SCENARIO_SPECS`` and every
+    payment scenario of ``PAYMENT_SPECS``, writes the
     scenario table's rows (``SCENARIO_TABLE``) and authorises each scenario on the ledger.
 
     The deploying account becomes the regulator's admin (the consortium owner).
@@ -39,13 +60,8 @@ def deploy(
     start = rpc.block_number()
     consortium = _create(sender, regulator, abis["Consortium"])
     ledger = _create(sender, regulator, abis["DocumentLedger"], consortium)
-    scenarios = {}
-    for spec in SCENARIO_SPECS:
-        block = rpc.block_number()
-        address = _create(sender, regulator, abis[spec.contract], consortium, ledger)
-        scenarios[spec.name] = ScenarioDeployment(
-            contract=spec.contract, address=address, block=block
-        )
+    scenarios = _create_each(rpc, sender, regulator, abis, SCENARIO_SPECS, consortium, ledger)
+    payments = _create_each(rpc, sender, regulator, abis, PAYMENT_SPECS, consortium, ledger)
     setup = [
         TxRequest(
             signer=regulator,
@@ -60,7 +76,7 @@ def deploy(
             to=ledger,
             data=abis["DocumentLedger"].encode_call("set_scenario", s.address, True),
         )
-        for s in scenarios.values()
+        for s in [*scenarios.values(), *payments.values()]
     ]
     for receipt in sender.wait(sender.send_many(setup)):
         if receipt.status != 1:
@@ -71,6 +87,7 @@ def deploy(
         consortium=consortium,
         ledger=ledger,
         scenarios=scenarios,
+        payments=payments,
         regulator=regulator.address,
     )
     deployment.save(path)

@@ -22,6 +22,7 @@ class Deployment(BaseModel):
 
     Attributes:
         scenarios: Scenario short name (``ScenarioSpec.name``) to its contract.
+        payments: Payment scenario short name (``PaymentSpec.name``) to its contract.
     """
 
     chain_id: int
@@ -30,12 +31,14 @@ class Deployment(BaseModel):
     ledger: str
     regulator: str
     scenarios: dict[str, ScenarioDeployment]
+    payments: dict[str, ScenarioDeployment] = {}
 
     @property
     def contracts(self) -> dict[str, str]:
         """Contract name (as compiled) to address."""
         out = {"Consortium": self.consortium, "DocumentLedger": self.ledger}
         out.update({s.contract: s.address for s in self.scenarios.values()})
+        out.update({s.contract: s.address for s in self.payments.values()})
         return out
 
     def save(self, path: Path) -> None:

@@ -409,17 +409,19 @@ from ..indexer.command import index_cmd  # noqa: E402
 from ..reports.command import report_cmd  # noqa: E402
 from .consent import consent  # noqa: E402
 from .ids import ids  # noqa: E402
+from .payment import payment  # noqa: E402
 from .serve import serve, token  # noqa: E402
 
 cli.add_command(index_cmd)
 cli.add_command(report_cmd)
 cli.add_command(consent)
 cli.add_command(ids)
+cli.add_command(payment)
 cli.add_command(serve)
 cli.add_command(token)
 
 
-# -- issue 12: the consortium network (a geth node per institution) -------------------------------
+# -- the consortium network (a geth node per institution) ------------------------------------------
 
 from .network import network  # noqa: E402
 

@@ -58,6 +58,10 @@ class Scenario(IntEnum):
     POLICY = 2
     LOGISTICS = 3
     CREDIT_MATCH = 4
+    # Payment facilitation (便利化类): payments verified against documents, not financings.
+    TAX_PAYMENT = 5
+    FREIGHT_PAYMENT = 6
+    CAPITAL_PAYMENT = 7
 
 
 FINANCING_STAGES = (
@@ -84,6 +88,12 @@ SCENARIO_TABLE: dict[tuple[Scenario, ParticipantKind], Stage] = {
     (Scenario.POLICY, ParticipantKind.BANK): FINANCING_STAGES,
     (Scenario.POLICY, ParticipantKind.INSURER): Stage.REGISTER,
     (Scenario.LOGISTICS, ParticipantKind.BANK): FINANCING_STAGES,
+    # Payment facilitation: the bank's payment verification operator (付汇核验) registers
+    # payments; its statistician reads the reports. The regulator's admin qualifies firms and
+    # draws and reviews the capital-account sample.
+    (Scenario.TAX_PAYMENT, ParticipantKind.BANK): Stage.VERIFY | Stage.STATISTICS,
+    (Scenario.FREIGHT_PAYMENT, ParticipantKind.BANK): Stage.VERIFY | Stage.STATISTICS,
+    (Scenario.CAPITAL_PAYMENT, ParticipantKind.BANK): Stage.VERIFY | Stage.STATISTICS,
 }
 
 
@@ -100,6 +110,7 @@ class DocumentType(IntEnum):
     BILL_OF_LADING = 5
     TAX_FILING = 6
     FREIGHT_INVOICE = 7
+    INVOICE = 8  # general invoice (capital-account payments)
 
 
 class FinancingState(IntEnum):
@@ -151,3 +162,17 @@ class DocumentStatus(IntEnum):
 
 
 MAX_CITED = 20
+
+# Most invoices one payment may tag (single-use, all or nothing, in one transaction).
+MAX_TAGGED = 1000
+
+
+class ReviewOutcome(IntEnum):
+    """A post-review (事后抽查) outcome of a sampled capital-account payment."""
+
+    COMPLIANT = 1
+    NONCOMPLIANT = 2
+
+
+# Invoices are single-use: tagged whole by one payment, never held.
+SINGLE_USE = frozenset({DocumentType.FREIGHT_INVOICE, DocumentType.INVOICE})

@@ -29,6 +29,32 @@ def validate_reference(value: str) -> str:
     return reference
 
 
+_FILING = re.compile(r"[A-Z0-9]{6,30}/[A-Z0-9]{4,12}")
+_INVOICE = re.compile(r"\d{10,12}/\d{8}|\d{20}")
+
+
+def validate_tax_filing(value: str) -> str:
+    """A service-trade tax filing (服务贸易等项目对外支付税务备案表): its serial number
+    (备案编号) and check code (校验码) as ``SERIAL/CHECK``, letters and digits."""
+    number = normalise_field(value).replace(" ", "")
+    if not _FILING.fullmatch(number):
+        raise InvalidInput(
+            f"tax filing {number!r} must be SERIAL/CHECK: 6-30 and 4-12 letters or digits"
+        )
+    return number
+
+
+def validate_invoice(value: str) -> str:
+    """An invoice (发票): ``CODE/NUMBER`` (发票代码 10 or 12 digits, 发票号码 8 digits), or the
+    20-digit number of a fully digital e-invoice (全电发票)."""
+    number = normalise_field(value).replace(" ", "")
+    if not _INVOICE.fullmatch(number):
+        raise InvalidInput(
+            f"invoice {number!r} must be CODE/NUMBER (10-12 and 8 digits) or 20 digits"
+        )
+    return number
+
+
 @dataclass(frozen=True)
 class DocumentKind:
     """One kind of document.
@@ -70,6 +96,25 @@ DOCUMENT_KINDS: dict[DocumentType, DocumentKind] = {
         "bill-of-lading",
         validate_reference,
         "提单 bill of lading",
+    ),
+    # Payment facilitation (便利化类).
+    DocumentType.TAX_FILING: DocumentKind(
+        DocumentType.TAX_FILING,
+        "tax-filing",
+        validate_tax_filing,
+        "服务贸易税务备案 service-trade tax filing",
+    ),
+    DocumentType.FREIGHT_INVOICE: DocumentKind(
+        DocumentType.FREIGHT_INVOICE,
+        "freight-invoice",
+        validate_invoice,
+        "运费发票 freight invoice",
+    ),
+    DocumentType.INVOICE: DocumentKind(
+        DocumentType.INVOICE,
+        "invoice",
+        validate_invoice,
+        "发票 invoice",
     ),
 }
 

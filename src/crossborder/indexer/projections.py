@@ -556,13 +556,42 @@ class Documents(EntityProjection):
     table = s.documents
     key_columns = ("doc_type", "fingerprint")
     events = (
-        frozenset({"DocumentRegistered", "DocumentVoided", "FaceCorrected", "DocumentLinked"})
+        frozenset(
+            {
+                "DocumentRegistered",
+                "DocumentVoided",
+                "FaceCorrected",
+                "DocumentLinked",
+                "DocumentsTagged",
+            }
+        )
         | HOLD_EVENTS
     )
     creators = frozenset({"DocumentRegistered"})
 
     def key(self, event: Event) -> Key:
         return _document_key(event)
+
+    # A payment tags a batch of invoices in one event: folded as one event per invoice (each
+    # named like the batch, with its own fingerprint as the entity's topic).
+
+    def fold(
+        self,
+        conn: Connection,
+        events: Sequence[Event],
+        *,
+        fresh: bool = False,
+        anomalies: list[Anomaly] | None = None,
+        careful: bool = False,
+    ) -> int:
+        return super().fold(
+            conn, per_document(events), fresh=fresh, anomalies=anomalies, careful=careful
+        )
+
+    def rollback(self, conn: Connection, orphans: Sequence[Event], ancestor: int) -> None:
+        # A tagged invoice changes no more (the ledger freezes it), so the history of a document
+        # an orphaned event touched never holds a tag below the ancestor.
+        super().rollback(conn, per_document(orphans), ancestor)
 
     def apply(self, row: Row | None, event: Event) -> Row | None:
         a = event.args
@@ -599,6 +628,11 @@ class Documents(EntityProjection):
         row["updated_block"] = event.block_number
         if name == "FaceCorrected":
             row["face"] = a["face"]
+            return row
+        if name == "DocumentsTagged":
+            if row["held"] != 0:
+                raise ProjectionError(f"invoice {a['fingerprint']} tagged while used")
+            row.update(held=row["face"], held_since=event.block_time)
             return row
         # Every hold event carries the document's held total after it. The ledger stamps the
         # time the first live hold began, and clears it once nothing is held.
@@ -940,6 +974,190 @@ class ConsentRevocations(FactProjection):
             "nonce": f"0x{a['nonce']:064x}",
             "by": a["by"],
             "at": event.block_time,
+        }
+
+
+# -- payment facilitation (便利化类) ------------------------------------------------------------
+
+
+def per_document(events: Sequence[Event]) -> list[Event]:
+    """Events with each ``DocumentsTagged`` batch split into one event per invoice."""
+    out: list[Event] = []
+    for e in events:
+        if e.name != "DocumentsTagged" or "fingerprint" in e.args:
+            out.append(e)
+            continue
+        for fingerprint in e.args["fingerprints"]:
+            args = {"doc_type": e.args["doc_type"], "fingerprint": fingerprint}
+            out.append(e._replace(topic1=fingerprint, args=args))
+    return out
+
+
+class Payments(FactProjection):
+    """Each payment registered (付汇核验), with its bank, payer, amount and documents."""
+
+    table = s.payments
+    events = frozenset({"PaymentRegistered"})
+
+    def __init__(self, scenarios: Mapping[str, int]) -> None:
+        self.scenarios = scenarios
+
+    def rows(self, event: Event) -> Iterable[Row]:
+        a = event.args
+        yield {
+            "block_number": event.block_number,
+            "log_index": event.log_index,
+            "scenario_address": event.address,
+            "scenario": self.scenarios.get(event.address, 0),
+            "payment_id": a["payment_id"],
+            "bank": a["bank"],
+            "payer": a["payer"],
+            "operator": a["operator"],
+            "doc_type": a["doc_type"],
+            "currency": a["currency"],
+            "amount": a["amount"],
+            "documents": a["documents"],
+            "value_day": a["value_date"],
+            "at": event.block_time,
+            "day": s.reporting_day(event.block_time),
+        }
+
+
+class InvoiceTags(FactProjection):
+    """Each invoice a payment tagged single-use, with the payment and its bank."""
+
+    table = s.invoice_tags
+    events = frozenset({"DocumentsTagged"})
+
+    def rows(self, event: Event) -> Iterable[Row]:
+        a = event.args
+        for position, fingerprint in enumerate(a["fingerprints"]):
+            yield {
+                "block_number": event.block_number,
+                "log_index": event.log_index,
+                "position": position,
+                "scenario_address": a["scenario"],
+                "payment_id": a["payment_id"],
+                "bank": a["bank"],
+                "doc_type": a["doc_type"],
+                "fingerprint": fingerprint,
+                "at": event.block_time,
+                "day": s.reporting_day(event.block_time),
+            }
+
+
+class QualifiedFirms(EntityProjection):
+    """Firms qualified for capital-account payment facilitation, as ``qualified`` shows them."""
+
+    table = s.qualified_firms
+    key_columns = ("scenario_address", "firm")
+    events = frozenset({"FirmQualified"})
+    creators = frozenset()
+    upsert = True
+
+    def key(self, event: Event) -> Key:
+        return (event.address, event.args["firm"])
+
+    def apply(self, row: Row | None, event: Event) -> Row:
+        a = event.args
+        return {
+            "scenario_address": event.address,
+            "firm": a["firm"],
+            "qualified": a["qualified"],
+            "by": a["by"],
+            "updated_at": event.block_time,
+            "updated_block": event.block_number,
+        }
+
+
+REVIEW_PERIOD_EVENTS = frozenset(
+    {"PeriodClosed", "SeedBlockNamed", "SeedDrawn", "SampleRecorded", "ReviewRecorded"}
+)
+NONCOMPLIANT = 2  # ReviewOutcome.NONCOMPLIANT
+
+
+class ReviewPeriods(EntityProjection):
+    """Capital-account post-review periods: closed, seed block (named again past the window),
+    seed drawn, sample recorded, and reviewed and non-compliant counts."""
+
+    table = s.review_periods
+    key_columns = ("scenario_address", "period")
+    events = REVIEW_PERIOD_EVENTS
+    creators = frozenset({"PeriodClosed"})
+
+    def key(self, event: Event) -> Key:
+        return (event.address, event.args["period"])
+
+    def apply(self, row: Row | None, event: Event) -> Row:
+        a = event.args
+        if event.name == "PeriodClosed":
+            if row is not None:
+                raise ProjectionError(f"period {a['period']} closed twice")
+            return {
+                "scenario_address": event.address,
+                "period": a["period"],
+                "first_payment": a["first"],
+                "last_payment": a["last"],
+                "sample_size": a["sample_size"],
+                "seed_block": a["seed_block"],
+                "seed": None,
+                "sampled": 0,
+                "reviewed": 0,
+                "noncompliant": 0,
+                "closed_at": event.block_time,
+                "updated_block": event.block_number,
+            }
+        assert row is not None
+        row["updated_block"] = event.block_number
+        if event.name == "SeedBlockNamed":
+            row["seed_block"] = a["seed_block"]
+        elif event.name == "SeedDrawn":
+            row["seed"] = a["seed"]
+        elif event.name == "SampleRecorded":
+            row["sampled"] = len(a["payment_ids"])
+        else:
+            row["reviewed"] += 1
+            row["noncompliant"] += a["outcome"] == NONCOMPLIANT
+        return row
+
+
+class SampledPayments(FactProjection):
+    """Each payment of a recorded post-review sample, in the sample's order."""
+
+    table = s.sampled_payments
+    events = frozenset({"SampleRecorded"})
+
+    def rows(self, event: Event) -> Iterable[Row]:
+        a = event.args
+        for position, payment_id in enumerate(a["payment_ids"]):
+            yield {
+                "block_number": event.block_number,
+                "log_index": event.log_index,
+                "position": position,
+                "scenario_address": event.address,
+                "period": a["period"],
+                "payment_id": payment_id,
+            }
+
+
+class PaymentReviews(FactProjection):
+    """Each post-review outcome of a sampled payment."""
+
+    table = s.payment_reviews
+    events = frozenset({"ReviewRecorded"})
+
+    def rows(self, event: Event) -> Iterable[Row]:
+        a = event.args
+        yield {
+            "block_number": event.block_number,
+            "log_index": event.log_index,
+            "scenario_address": event.address,
+            "period": a["period"],
+            "payment_id": a["payment_id"],
+            "outcome": a["outcome"],
+            "by": a["by"],
+            "at": event.block_time,
+            "day": s.reporting_day(event.block_time),
         }
 
 
@@ -1348,6 +1566,12 @@ def all_projections(scenarios: Mapping[str, int]) -> list[Projection]:
         Assignments(),
         LossNotices(),
         ClaimRepayments(),
+        Payments(scenarios),
+        InvoiceTags(),
+        QualifiedFirms(),
+        ReviewPeriods(),
+        SampledPayments(),
+        PaymentReviews(),
         PolicyFinancingTotals(),  # last: derived from the rows the others wrote
     ]
 

@@ -500,6 +500,103 @@ claim_repayments = Table(
 )
 Index("ix_claim_repayments_claim", claim_repayments.c.scenario_address, claim_repayments.c.claim_id)
 
+# -- payment facilitation (便利化类) ------------------------------------------------------------
+
+# Each payment a bank's payment verification operator (付汇核验) registered.
+payments = Table(
+    "payments",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("scenario_address", ADDRESS, nullable=False),
+    Column("scenario", SmallInteger, nullable=False),
+    Column("payment_id", BigInteger, nullable=False),
+    Column("bank", HEX32, nullable=False),
+    Column("payer", HEX32, nullable=False),
+    Column("operator", ADDRESS, nullable=False),
+    Column("doc_type", SmallInteger, nullable=False),
+    Column("currency", SmallInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("documents", Integer, nullable=False),
+    Column("value_day", Integer, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("day", DAY, nullable=False),
+)
+Index("ix_payments_id", payments.c.scenario_address, payments.c.payment_id, unique=True)
+
+# Invoices tagged single-use by a payment: one row per invoice of a ``DocumentsTagged`` batch.
+invoice_tags = Table(
+    "invoice_tags",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("scenario_address", ADDRESS, nullable=False),
+    Column("payment_id", BigInteger, nullable=False),
+    Column("bank", HEX32, nullable=False),
+    Column("doc_type", SmallInteger, nullable=False),
+    Column("fingerprint", HEX32, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("day", DAY, nullable=False),
+)
+Index("ix_invoice_tags_doc", invoice_tags.c.doc_type, invoice_tags.c.fingerprint, unique=True)
+
+# Firms the regulator qualified for capital-account payment facilitation.
+qualified_firms = Table(
+    "qualified_firms",
+    metadata,
+    Column("scenario_address", ADDRESS, primary_key=True),
+    Column("firm", HEX32, primary_key=True),
+    Column("qualified", Boolean, nullable=False),
+    Column("by", ADDRESS, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("updated_block", BigInteger, nullable=False),
+)
+
+# Capital-account post-review periods (事后抽查): payments first..last, the seed, the sample.
+review_periods = Table(
+    "review_periods",
+    metadata,
+    Column("scenario_address", ADDRESS, primary_key=True),
+    Column("period", BigInteger, primary_key=True, autoincrement=False),
+    Column("first_payment", BigInteger, nullable=False),
+    Column("last_payment", BigInteger, nullable=False),
+    Column("sample_size", Integer, nullable=False),
+    Column("seed_block", BigInteger, nullable=False),
+    Column("seed", HEX32),
+    Column("sampled", Integer, nullable=False),
+    Column("reviewed", Integer, nullable=False),
+    Column("noncompliant", Integer, nullable=False),
+    Column("closed_at", BigInteger, nullable=False),
+    Column("updated_block", BigInteger, nullable=False),
+)
+
+# Each sampled payment (one row per payment of a ``SampleRecorded``) and its review, if any.
+sampled_payments = Table(
+    "sampled_payments",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("scenario_address", ADDRESS, nullable=False),
+    Column("period", BigInteger, nullable=False),
+    Column("payment_id", BigInteger, nullable=False),
+)
+
+payment_reviews = Table(
+    "payment_reviews",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("scenario_address", ADDRESS, nullable=False),
+    Column("period", BigInteger, nullable=False),
+    Column("payment_id", BigInteger, nullable=False),
+    Column("outcome", SmallInteger, nullable=False),
+    Column("by", ADDRESS, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("day", DAY, nullable=False),
+)
+
 ENTITY_TABLES = (
     participants,
     operators,
@@ -515,6 +612,8 @@ ENTITY_TABLES = (
     shipments,
     advance_ratios,
     claims,
+    qualified_firms,
+    review_periods,
 )
 FACT_TABLES = (
     financing_states,
@@ -525,5 +624,9 @@ FACT_TABLES = (
     assignments,
     loss_notices,
     claim_repayments,
+    payments,
+    invoice_tags,
+    sampled_payments,
+    payment_reviews,
 )
 PROJECTION_TABLES = ENTITY_TABLES + FACT_TABLES

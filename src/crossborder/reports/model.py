@@ -10,6 +10,7 @@ from typing import Any, Literal
 from ..domain.codes import DocumentType, Reason
 from ..domain.documents import DOCUMENT_KINDS
 from ..domain.money import currency_by_numeric
+from ..domain.payments import PAYMENT_SPECS
 from ..domain.scenarios import SCENARIO_SPECS
 from ..errors import InvalidInput
 from ..indexer.schema import REPORTING_TZ_LABEL, REPORTING_TZ_OFFSET
@@ -28,7 +29,9 @@ REASON_LABELS: dict[int, str] = {
     Reason.OVER_FINANCED: "超额融资 over-financing",
 }
 # The financing scenarios as users know them (Chinese and English), from the scenario specs.
-SCENARIO_LABELS: dict[int, str] = {int(spec.scenario): spec.label for spec in SCENARIO_SPECS}
+SCENARIO_LABELS: dict[int, str] = {int(spec.scenario): spec.label for spec in SCENARIO_SPECS} | {
+    int(spec.scenario): spec.label for spec in PAYMENT_SPECS
+}
 # ``--scenario NAME``: each financing scenario's short name to its scenario code.
 SCENARIO_CODES: dict[str, int] = {spec.name: int(spec.scenario) for spec in SCENARIO_SPECS}
 DOCUMENT_LABELS: dict[int, str] = {int(t): kind.label for t, kind in DOCUMENT_KINDS.items()} | {

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, literal, select
 from sqlalchemy.sql import ColumnElement, Select
 
-from ..domain.codes import FinancingState, Reason
+from ..domain.codes import DocumentType, FinancingState, Reason
 from ..errors import InvalidInput
 from ..indexer import schema as s
 from .model import (
@@ -452,9 +452,213 @@ def interceptions(
     )
 
 
+# -- 5. payment facilitation (便利化类) ---------------------------------------------------------
+
+pay = s.payments
+tags = s.invoice_tags
+periods = s.review_periods
+TAX_FILING = int(DocumentType.TAX_FILING)
+INVOICES = [int(DocumentType.FREIGHT_INVOICE), int(DocumentType.INVOICE)]
+
+
+def _restrict_payments(
+    query: Select[Any], head: ColumnElement[Any], scope: Scope, filters: Filters
+) -> Select[Any]:
+    day, currency, scenario = pay.c.day, pay.c.currency, pay.c.scenario
+    return _restrict(
+        query,
+        head=head,
+        day=day,
+        currency=currency,
+        scenario=scenario,
+        scope=scope,
+        filters=filters,
+    )
+
+
+def _percent(part: int, whole: int) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(100) * part / whole).quantize(Decimal("0.01"))
+
+
+def filing_utilisation(
+    conn: Connection, scope: Scope, filters: Filters, names: Names = _plain
+) -> Report:
+    """税务备案使用情况: per tax filing and paying bank, what the bank paid under it, what all
+    banks paid, and what is left of the filed amount (the ledger's guard: never below zero)."""
+    head = _head(pay.c.bank, p.c.parent)
+    query = (
+        select(
+            h.c.fingerprint,
+            head.label("bank"),
+            pay.c.currency,
+            func.count().label("payments"),
+            func.sum(pay.c.amount).label("paid"),
+            d.c.face,
+            d.c.held,
+        )
+        .select_from(
+            pay.join(
+                h,
+                and_(
+                    h.c.scenario_address == pay.c.scenario_address,
+                    h.c.financing_id == pay.c.payment_id,
+                    h.c.doc_type == TAX_FILING,
+                ),
+            )
+            .outerjoin(p, p.c.participant == pay.c.bank)
+            .outerjoin(d, and_(d.c.doc_type == TAX_FILING, d.c.fingerprint == h.c.fingerprint))
+        )
+        .where(pay.c.doc_type == TAX_FILING)
+        .group_by(h.c.fingerprint, head, pay.c.currency, d.c.face, d.c.held)
+        .order_by(h.c.fingerprint, head)
+    )
+    query = _restrict_payments(query, head, scope, filters)
+    rows = []
+    for r in conn.execute(query):
+        face, held = _int(r.face), _int(r.held)
+        code, paid = amount(_int(r.paid), r.currency)
+        rows.append(
+            {
+                "filing": r.fingerprint,
+                "bank": names(r.bank),
+                "currency": code,
+                "payments": _int(r.payments),
+                "paid": paid,
+                "paid_all": amount(held, r.currency)[1],
+                "filed": amount(face, r.currency)[1],
+                "left": amount(face - held, r.currency)[1],
+                "utilisation": _percent(held, face),
+            }
+        )
+    return Report(
+        name="filing-utilisation",
+        zh="服务贸易税务备案使用情况",
+        en="Tax filing utilisation",
+        columns=[
+            Column("filing", "备案指纹", "filing fingerprint"),
+            Column("bank", "银行", "bank"),
+            Column("currency", "币种", "currency"),
+            Column("payments", "付汇笔数", "payments", "int"),
+            Column("paid", "本行付汇金额", "paid by the bank", "amount"),
+            Column("paid_all", "累计付汇金额", "paid by all banks", "amount"),
+            Column("filed", "备案金额", "filed amount", "amount"),
+            Column("left", "剩余金额", "left", "amount"),
+            Column("utilisation", "使用率 %", "utilisation %", "amount"),
+        ],
+        rows=rows,
+        scope=scope.label,
+        chart=("bars", "filing", "utilisation"),
+    )
+
+
+def invoice_tags(conn: Connection, scope: Scope, filters: Filters, names: Names = _plain) -> Report:
+    """发票核验标记: per period, bank, scenario, invoice type and currency, the payments made
+    against invoices and the invoices they tagged single-use."""
+    head = _head(pay.c.bank, p.c.parent)
+    period = _period(pay.c.day, filters)
+    query = (
+        select(
+            period.label("period"),
+            head.label("bank"),
+            pay.c.scenario,
+            pay.c.doc_type,
+            pay.c.currency,
+            func.count().label("payments"),
+            func.sum(pay.c.documents).label("invoices"),
+            func.sum(pay.c.amount).label("amount"),
+        )
+        .select_from(pay.outerjoin(p, p.c.participant == pay.c.bank))
+        .where(pay.c.doc_type.in_(INVOICES))
+        .group_by(period, head, pay.c.scenario, pay.c.doc_type, pay.c.currency)
+        .order_by(period, head, pay.c.scenario, pay.c.doc_type, pay.c.currency)
+    )
+    query = _restrict_payments(query, head, scope, filters)
+    rows = []
+    for r in conn.execute(query):
+        code, total = amount(_int(r.amount), r.currency)
+        rows.append(
+            {
+                "period": r.period,
+                "bank": names(r.bank),
+                "scenario": scenario_label(r.scenario),
+                "document_type": document_label(r.doc_type),
+                "currency": code,
+                "payments": _int(r.payments),
+                "invoices": _int(r.invoices),
+                "amount": total,
+            }
+        )
+    return Report(
+        name="invoice-tags",
+        zh="发票付汇核验标记统计",
+        en="Invoices tagged by payments",
+        columns=[
+            Column("period", "期间", "period", "day"),
+            Column("bank", "银行", "bank"),
+            Column("scenario", "业务场景", "scenario"),
+            Column("document_type", "单证类型", "document type"),
+            Column("currency", "币种", "currency"),
+            Column("payments", "付汇笔数", "payments", "int"),
+            Column("invoices", "标记发票张数", "invoices tagged", "int"),
+            Column("amount", "付汇金额", "amount paid", "amount"),
+        ],
+        rows=rows,
+        scope=scope.label,
+        chart=("bars", "bank", "invoices"),
+    )
+
+
+def post_review(conn: Connection, scope: Scope, filters: Filters, names: Names = _plain) -> Report:
+    """资本项目事后抽查: per closed period, its payments, the sample drawn and recorded, how
+    many were reviewed (coverage) and found non-compliant. The regulator's report."""
+    query = select(periods).order_by(periods.c.scenario_address, periods.c.period)
+    rows = []
+    # A bank statistician sees no rows: the sample is the regulator's.
+    for r in conn.execute(query) if scope.bank is None else ():
+        rows.append(
+            {
+                "period": int(r.period),
+                "payments": int(r.last_payment) - int(r.first_payment) + 1,
+                "first": int(r.first_payment),
+                "last": int(r.last_payment),
+                "sample_size": int(r.sample_size),
+                "seed": r.seed or "",
+                "sampled": int(r.sampled),
+                "reviewed": int(r.reviewed),
+                "noncompliant": int(r.noncompliant),
+                "coverage": _percent(int(r.reviewed), int(r.sampled)),
+            }
+        )
+    return Report(
+        name="post-review",
+        zh="资本项目收入支付事后抽查",
+        en="Capital-account payments: post-review sample",
+        columns=[
+            Column("period", "批次", "period", "int"),
+            Column("payments", "支付笔数", "payments", "int"),
+            Column("first", "起始支付", "first payment", "int"),
+            Column("last", "截止支付", "last payment", "int"),
+            Column("sample_size", "抽查数量", "sample size", "int"),
+            Column("seed", "随机种子", "seed"),
+            Column("sampled", "已抽取", "sampled", "int"),
+            Column("reviewed", "已审核", "reviewed", "int"),
+            Column("noncompliant", "不合规", "non-compliant", "int"),
+            Column("coverage", "审核覆盖率 %", "review coverage %", "amount"),
+        ],
+        rows=rows,
+        scope=scope.label,
+        chart=("bars", "period", "reviewed"),
+    )
+
+
 REPORTS: dict[str, Callable[[Connection, Scope, Filters, Names], Report]] = {
     "firm-stats": firm_statistics,
     "financing-report": financing_report,
     "verification-failures": verification_failures,
     "interceptions": interceptions,
+    "filing-utilisation": filing_utilisation,
+    "invoice-tags": invoice_tags,
+    "post-review": post_review,
 }

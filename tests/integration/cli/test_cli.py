@@ -70,10 +70,11 @@ def test_devnet_deploy_demo_query_index_report(env):
         assert document["time_zone"] == {"name": "China Standard Time", "utc_offset": "+08:00"}
         rows = document["rows"]
         # Bank B: receivables (one duplicate, one over), the insured declaration, the linked
-        # waybill and its declaration (three more over-financings).
+        # waybill and its declaration (three more over-financings); payments: beyond the tax
+        # filing (exceeded) and a freight invoice already paid at Bank A (duplicate).
         assert sorted(r["reason"] for r in rows) == [
-            *["超额融资 over-financing"] * 4,
-            "重复融资 duplicate",
+            *["超额融资 over-financing"] * 5,
+            *["重复融资 duplicate"] * 2,
         ]
         assert all(r["bank"].startswith("Bank B") for r in rows)
         _consent_by_files(env)
@@ -173,14 +174,16 @@ def test_up_runs_the_story_stops_on_ctrl_c_and_resumes_from_saved_state(env):
         # The indexer follows the chain while the platform is up: reports are current.
         rows: list[dict[str, str]] = []
         deadline = time.monotonic() + 60
-        while len(rows) < 5 * (attempt + 1) and time.monotonic() < deadline:
+        # Five financing refusals, the payment beyond the tax filing, the freight invoice twice.
+        per_story = 7
+        while len(rows) < per_story * (attempt + 1) and time.monotonic() < deadline:
             time.sleep(1)
             done = run(
                 env, "report", "interceptions", "--regulator", "--format", "json", check=False
             )
             if done.returncode == 0:
                 rows = json.loads(done.stdout)["rows"]
-        assert len(rows) == 5 * (attempt + 1), "each story leaves five interceptions"
+        assert len(rows) == per_story * (attempt + 1), "each story leaves seven interceptions"
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
         assert state.exists()

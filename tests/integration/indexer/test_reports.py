@@ -29,6 +29,7 @@ from .world import FINANCING_CONTRACTS, LOGISTICS, World, money
 
 APPROVED = (FinancingState.APPROVED, FinancingState.DISBURSED, FinancingState.CLOSED)
 SPEC_OF = {spec.contract: spec for spec in SCENARIO_SPECS}
+PAYMENT_REPORTS = ("filing-utilisation", "invoice-tags", "post-review")
 Totals = dict[tuple[str, str, str], Counter[str]]
 
 
@@ -257,6 +258,8 @@ def test_a_bank_statistician_sees_only_its_bank(world: World, tmp_path: Path) ->
             scope_of(conn, world.insurer.address)  # an insurer gets no financing statistics
     everything = _reports(store, Scope())
     for name, report in _reports(store, scope_a).items():
+        if name in PAYMENT_REPORTS:
+            continue  # this world makes no payments: test_payments.py scopes those reports
         rows = report.rows
         assert rows and all(r["bank"] == bank_a.id for r in rows), name
         assert rows == [r for r in everything[name].rows if r["bank"] == bank_a.id]

@@ -58,6 +58,7 @@ from crossborder.domain.fingerprint import Fingerprinter
 from crossborder.domain.identifiers import make_uscc
 from crossborder.domain.models import Declaration, to_day
 from crossborder.domain.money import Money, currency
+from crossborder.domain.sample import derive_sample
 
 CHAIN_ID = 31337
 KEY = b"test-consortium-key-not-for-production"
@@ -1176,3 +1177,124 @@ def restore(world: World, saved: dict[str, Any]) -> None:
     for name, value in saved.items():
         setattr(world, name, copy.deepcopy(value, memo))
     reconnect(world)
+
+
+# -- payment facilitation (便利化类) ------------------------------------------------------------
+
+TAX_PAYMENT, FREIGHT_PAYMENT, CAPITAL_PAYMENT = "TaxPayment", "FreightPayment", "CapitalPayment"
+TAX_FILING, FREIGHT_INVOICE, INVOICE = (
+    DocumentType.TAX_FILING,
+    DocumentType.FREIGHT_INVOICE,
+    DocumentType.INVOICE,
+)
+
+
+@dataclass
+class PaymentStory:
+    """What the payment story did, for the tests: per bank (legal person) the payments and the
+    invoices tagged; the filing's face and what was paid under it; each period's sample."""
+
+    filing: bytes = b""
+    filed: int = 0
+    paid: dict[str, int] = field(default_factory=dict)  # bank head -> units paid under the filing
+    payments: dict[tuple[str, str], int] = field(default_factory=dict)  # (contract, bank) -> n
+    tagged: dict[str, int] = field(default_factory=dict)  # bank head -> invoices tagged
+    failures: list[tuple[str, str, int]] = field(default_factory=list)  # contract, bank, reason
+    samples: dict[int, list[int]] = field(default_factory=dict)  # period -> payment ids
+    reviews: dict[int, int] = field(default_factory=dict)  # payment id -> outcome
+
+
+def _payment_documents(
+    world: World, tax: Signer, doc_type: DocumentType, series: int, firm: Firm, n: int, units: int
+) -> list[bytes]:
+    """Registers ``n`` documents of ``doc_type`` numbered in ``series``, ``firm``'s, ``units``."""
+    if doc_type is TAX_FILING:
+        numbers = [f"TF{series:08d}/C{i:04d}" for i in range(n)]
+    else:
+        numbers = [f"{4403190000 + series:010d}/{i:08d}" for i in range(n)]
+    fps = [document_fingerprint(world.fp, doc_type, number) for number in numbers]
+    rows = [
+        encode_document_row(f, _id(firm.id), units, currency("USD").numeric, 20_400) for f in fps
+    ]
+    selector = world.abis[LEDGER].selector("register")
+    world.contracts.send_data(
+        tax, LEDGER, encode_static_array_call(selector, [int(doc_type)], rows)
+    )
+    return fps
+
+
+def _pay(world: World, out: PaymentStory, bank: Bank, contract: str, *args: Any) -> int | None:
+    receipt = world.contracts.send(bank.opener, contract, "pay", *args)
+    paid = world.contracts.events(receipt, contract, "PaymentRegistered")
+    if paid:
+        key = (contract, bank.head)
+        out.payments[key] = out.payments.get(key, 0) + 1
+        return int(paid[0]["payment_id"])
+    (failed,) = world.contracts.events(receipt, contract, "VerificationFailed")
+    out.failures.append((contract, bank.head, int(failed["reason"])))
+    return None
+
+
+def payment_story(world: World, rng: random.Random, tax: Signer) -> PaymentStory:
+    """Tax registers a filing, freight invoices and invoices; banks' openers (given 付汇核验 in
+    every payment scenario) pay under the filing until it is used up, tag freight invoices in
+    batches (one refused as already used), and pay a qualified firm's capital-account invoices;
+    the regulator closes two periods, anyone draws, the samples are recorded and partly reviewed.
+    """
+    out = PaymentStory()
+    bureau = world.hex_id(make_uscc("11100000000019999"))
+    world.admin(CONSORTIUM, "onboard", _id(bureau), int(ParticipantKind.TAX), ZERO)
+    world.admin(CONSORTIUM, "add_operator", tax.address, _id(bureau))
+    world.admin(CONSORTIUM, "set_roles", tax.address, int(Scenario.PLATFORM), int(Stage.REGISTER))
+    for bank in world.banks:
+        for scenario in (Scenario.TAX_PAYMENT, Scenario.FREIGHT_PAYMENT, Scenario.CAPITAL_PAYMENT):
+            world.admin(
+                CONSORTIUM, "set_roles", bank.opener.address, int(scenario), int(Stage.VERIFY)
+            )
+    firm, other = world.firms[0], world.firms[1]
+    usd = currency("USD").numeric
+
+    (out.filing,) = _payment_documents(world, tax, TAX_FILING, 1, firm, 1, 100_000)
+    out.filed = 100_000
+    left = out.filed
+    while left:
+        bank = rng.choice(world.banks)
+        units = min(left, rng.randint(10_000, 40_000))
+        if _pay(world, out, bank, TAX_PAYMENT, out.filing, _id(firm.id), usd, units, 20_401):
+            out.paid[bank.head] = out.paid.get(bank.head, 0) + units
+            left -= units
+        advance(world, rng)
+    _pay(world, out, world.banks[0], TAX_PAYMENT, out.filing, _id(firm.id), usd, 1, 20_401)
+    _pay(world, out, world.banks[1], TAX_PAYMENT, out.filing, _id(other.id), usd, 1, 20_401)
+
+    invoices = _payment_documents(world, tax, FREIGHT_INVOICE, 2, firm, 60, 2_500)
+    start = 0
+    while start < len(invoices):
+        bank = rng.choice(world.banks)
+        batch = invoices[start : start + rng.randint(5, 25)]
+        if _pay(world, out, bank, FREIGHT_PAYMENT, _id(firm.id), usd, batch, 20_402):
+            out.tagged[bank.head] = out.tagged.get(bank.head, 0) + len(batch)
+        start += len(batch)
+        advance(world, rng)
+    _pay(world, out, world.banks[-1], FREIGHT_PAYMENT, _id(firm.id), usd, invoices[:2], 20_402)
+
+    world.admin(CAPITAL_PAYMENT, "set_qualified", _id(firm.id), True)
+    capital = _payment_documents(world, tax, INVOICE, 3, firm, 18, 7_000)
+    for number, (size, n) in enumerate(((4, 12), (10, 6)), start=1):
+        for invoice in capital[:n]:
+            bank = rng.choice(world.banks)
+            if _pay(world, out, bank, CAPITAL_PAYMENT, _id(firm.id), usd, [invoice], 20_403):
+                out.tagged[bank.head] = out.tagged.get(bank.head, 0) + 1
+        capital = capital[n:]
+        world.admin(CAPITAL_PAYMENT, "close_period", size)
+        for _ in range(4):
+            world.rpc.request("evm_mine")
+        world.contracts.send(world.firms[2].account, CAPITAL_PAYMENT, "draw", number)
+        first, last, k, _, seed, _, _ = world.view(CAPITAL_PAYMENT, "period", number)[0]
+        out.samples[number] = derive_sample(bytes(seed), first, last, k)
+        world.admin(CAPITAL_PAYMENT, "record_sample", number, out.samples[number])
+        for payment_id in out.samples[number][: k // 2]:
+            outcome = rng.choice((1, 2))
+            world.admin(CAPITAL_PAYMENT, "record_review", payment_id, outcome)
+            out.reviews[payment_id] = outcome
+    return out

@@ -14,6 +14,7 @@ from crossborder.demo import (
     INSURER_USCC,
     LOGISTICS_USCC,
     REGULATOR_USCC,
+    TAX_USCC,
     run_story,
 )
 
@@ -55,12 +56,14 @@ def test_demo_leaves_no_plaintext_identifier_on_chain(anvil, tmp_path):
         CUSTOMS_USCC,
         INSURER_USCC,
         LOGISTICS_USCC,
+        TAX_USCC,
         *BANKS.values(),
         *FIRMS.values(),
         *story.declarations,
         *story.references,
     ]
-    assert len(story.declarations) >= 4 and len(story.references) == 3
+    # Policy, buyer and waybill numbers; the tax filing, 3 freight invoices and 6 invoices.
+    assert len(story.declarations) >= 4 and len(story.references) == 3 + 1 + 3 + 6
     assert plaintext_found(platform.rpc, identifiers) == []
 
     # The scan does find a plaintext identifier when one is there.

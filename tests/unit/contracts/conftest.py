@@ -64,7 +64,11 @@ MAY_REGISTER = {
         DocumentType.BILL_OF_LADING,
         DocumentType.FREIGHT_INVOICE,
     },
-    ParticipantKind.TAX: {DocumentType.TAX_FILING, DocumentType.FREIGHT_INVOICE},
+    ParticipantKind.TAX: {
+        DocumentType.TAX_FILING,
+        DocumentType.FREIGHT_INVOICE,
+        DocumentType.INVOICE,
+    },
 }
 
 

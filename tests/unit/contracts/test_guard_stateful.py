@@ -215,8 +215,13 @@ class Model:
     shipments: dict[bytes, Shipment] = field(default_factory=dict)
     policies: list[Policy] = field(default_factory=list)
     ratios: list[int] = field(default_factory=lambda: list(RATIOS))
+    # Freight invoices a payment tagged single-use (held = face for good, no hold record).
+    tagged: set[Key] = field(default_factory=set)
+    payments: int = 0  # the freight payment contract's payment_count
 
     def held(self, key: Key) -> int:
+        if key in self.tagged:
+            return self.docs[key].face
         return sum(h.live + h.consumed for k, h in self.holds.items() if k[2:] == key)
 
     def live(self, key: Key) -> int:
@@ -420,7 +425,8 @@ class GuardMachine(RuleBasedStateMachine):
     @rule(
         data=st.data(),
         what=st.sampled_from(
-            ["register"] * 3 + ["void", "correct_face", "link", "link", "insure", "insure"]
+            ["register"] * 3
+            + ["void", "correct_face", "link", "link", "insure", "insure", "freight_payment"]
         ),
     )
     def documents(self, data, what):
@@ -461,7 +467,7 @@ class GuardMachine(RuleBasedStateMachine):
             self.tally["void: done"] += 1
 
     def _correct_face(self, data):
-        """Up or down, never below what is held."""
+        """Up or down, never below what is held; a tagged invoice not at all."""
         doc_type, fingerprint = key = self._pick_doc(data)
         doc, held = self.model.docs[key], self.model.held(key)
         face = {
@@ -471,7 +477,11 @@ class GuardMachine(RuleBasedStateMachine):
             "any": data.draw(st.integers(1, 10_000)),
         }[data.draw(st.sampled_from(["held", "below", "up", "any"]))]
         sender = self.providers[doc_type]
-        if face < held:
+        if key in self.model.tagged:
+            with ape.reverts("ledger: a tagged invoice cannot change"):
+                self.ledger.correct_face(doc_type, fingerprint, face, sender=sender)
+            self.tally["correct_face: refused, tagged invoice"] += 1
+        elif face < held:
             with ape.reverts("ledger: face below the held amount"):
                 self.ledger.correct_face(doc_type, fingerprint, face, sender=sender)
         else:
@@ -1209,6 +1219,88 @@ class GuardMachine(RuleBasedStateMachine):
             call(fid, doc_type, [fingerprint], [amount], sender=self.regulator)
         self.tally[f"probe_release: refused, {whose}"] += 1
 
+    # ------------------------------------------------------- freight payments
+
+    def _freight_payment(self, data):
+        """A bank's 付汇核验 operator pays against a batch of freight invoices: every invoice
+        the payer's, in the currency, never tagged, and then all are tagged for good, or none
+        (the first failing one counted); an invoice twice in a passing batch reverts."""
+        model = self.model
+        if sum(t == FREIGHT for t, _ in model.docs) < 3 or not data.draw(st.integers(0, 3)):
+            self._register(data, data.draw(st.integers(2, 5)), FREIGHT)
+        invoices = sorted(f for t, f in model.docs if t == FREIGHT)
+        if self._likely(data):
+            # Mostly a batch that can pass: untagged invoices of one payer and currency.
+            first = model.docs[(int(FREIGHT), data.draw(st.sampled_from(invoices)))]
+            firm, currency = first.owner, first.currency
+            fitting = [
+                f
+                for f in invoices
+                if (d := model.docs[(int(FREIGHT), f)]).owner == firm
+                and d.currency == currency
+                and (int(FREIGHT), f) not in model.tagged
+            ] or invoices
+            batch = data.draw(
+                st.lists(st.sampled_from(fitting), min_size=1, max_size=4, unique=True)
+            )
+        else:  # anything: unknown, another payer's, tagged, or one invoice twice
+            pool = invoices + list(UNKNOWN[:1])
+            batch = data.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=4))
+            firm = data.draw(st.sampled_from(FIRMS))
+            currency = data.draw(st.sampled_from(CURRENCIES))
+        bank = data.draw(st.integers(0, 2))
+        freight = self.env["freight"]
+        args = (firm, currency, batch, ISSUED)
+        teller = self.banks[bank].opener
+        if not model.active[bank]:
+            with ape.reverts(DEACTIVATED):
+                freight.pay(*args, sender=teller)
+            return
+        reason, index = Reason.OK, 0
+        for i, fingerprint in enumerate(batch):
+            key = (int(FREIGHT), fingerprint)
+            doc = model.docs.get(key)
+            if doc is None:
+                reason = Reason.NOT_FOUND
+            elif doc.owner != firm:
+                reason = Reason.WRONG_OWNER
+            elif doc.currency != currency:
+                reason = Reason.CURRENCY_MISMATCH
+            elif key in model.tagged:
+                reason = Reason.DUPLICATE
+            if reason != Reason.OK:
+                index = i
+                break
+        if reason == Reason.OK and len(set(batch)) != len(batch):
+            with ape.reverts(CITED_TWICE):
+                freight.pay(*args, sender=teller)
+            self.tally["freight_payment: refused, invoice twice"] += 1
+            return
+        tx = freight.pay(*args, sender=teller)
+        if reason != Reason.OK:
+            failed = only_event(tx, freight.VerificationFailed)
+            assert (failed["reason"], failed["fingerprint"]) == (reason, batch[index])
+            assert events(tx, self.ledger.DocumentsTagged) == []
+            model.failures[("freight", bank, int(reason))] += 1
+            self.tally[f"freight_payment: {reason.name}"] += 1
+            # The counters and the payment count move only here: read them here.
+            (counted,) = self.reader.call(
+                freight,
+                "verification_failures(bytes32,uint8)",
+                [self.banks[bank].id, int(reason)],
+                ["uint256"],
+            )
+            assert counted == model.failures[("freight", bank, int(reason))]
+            return
+        tagged = only_event(tx, self.ledger.DocumentsTagged)
+        faces = [model.docs[(int(FREIGHT), f)].face for f in batch]
+        assert (tagged["fingerprints"], tagged["total"]) == (batch, sum(faces))
+        assert tagged["bank"] == self.banks[bank].id
+        model.tagged.update((int(FREIGHT), f) for f in batch)
+        model.payments += 1
+        assert self.reader.call(freight, "payment_count()", [], ["uint256"]) == (model.payments,)
+        self.tally["freight_payment: tagged"] += 1
+
     # ------------------------------------------------------------ invariant
 
     @invariant()
@@ -1332,8 +1424,13 @@ def world(
     probe = probe_container.deploy(consortium, ledger, sender=regulator)
     logistics = project.LogisticsFinancing.deploy(consortium, ledger, sender=regulator)
     policy = project.PolicyFinancing.deploy(consortium, ledger, sender=regulator)
-    for contract in (second, probe, logistics, policy):
+    freight = project.FreightPayment.deploy(consortium, ledger, sender=regulator)
+    for contract in (second, probe, logistics, policy, freight):
         ledger.set_scenario(contract, True, sender=regulator)
+    for bank in banks:  # the opener doubles as the bank's freight payment operator (付汇核验)
+        consortium.set_roles(
+            bank.opener, int(Scenario.FREIGHT_PAYMENT), int(Stage.VERIFY), sender=regulator
+        )
     for bank in banks:
         for service in (Scenario.LOGISTICS, Scenario.POLICY):
             grant_stages(consortium, regulator, bank, service)
@@ -1395,6 +1492,7 @@ def world(
         "consortium": consortium,
         "ledger": ledger,
         "scenarios": (receivables, second, probe, logistics, policy),
+        "freight": freight,
         "regulator": regulator,
         "providers": providers,
         "insurer": insurer,
