@@ -31,6 +31,13 @@ from crossborder.domain.codes import (
     Stage,
     allowed_stages,
 )
+from crossborder.domain.codes import (
+    CreditPurpose,
+    CreditScope,
+    CreditState,
+    DeclineReason,
+    QueryOutcome,
+)
 from crossborder.domain.scenarios import POLICY, SCENARIO_SPECS
 from crossborder.services import policy
 
@@ -215,6 +222,11 @@ TABLES = [
     ("REASON_", Reason),
     ("FORCE_", ForceReason),
     ("SKIP_", SkipReason),
+    ("SCOPE_", CreditScope),
+    ("QUERY_", QueryOutcome),
+    ("CREDIT_", CreditState),
+    ("PURPOSE_", CreditPurpose),
+    ("DECLINE_", DeclineReason),
 ]
 
 
