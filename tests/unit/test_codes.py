@@ -21,22 +21,20 @@ from crossborder.domain.codes import (
     MAX_CITED,
     SCENARIO_TABLE,
     STAGE_LABELS,
+    CreditPurpose,
+    CreditScope,
+    CreditState,
+    DeclineReason,
     DocumentType,
     FinancingState,
     ForceReason,
     ParticipantKind,
+    QueryOutcome,
     Reason,
     Scenario,
     SkipReason,
     Stage,
     allowed_stages,
-)
-from crossborder.domain.codes import (
-    CreditPurpose,
-    CreditScope,
-    CreditState,
-    DeclineReason,
-    QueryOutcome,
 )
 from crossborder.domain.scenarios import POLICY, SCENARIO_SPECS
 from crossborder.services import policy

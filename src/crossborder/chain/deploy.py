@@ -14,6 +14,10 @@ from .rpc import RpcClient
 from .sender import TransactionSender, TxRequest
 from .signers import Signer
 
+# Contracts that take only the consortium (no ledger, no holds): the credit-information query
+# and credit matching (issue 11).
+SERVICE_CONTRACTS = ("CreditQuery", "CreditMatching")
+
 
 def _create(sender: TransactionSender, signer: Signer, abi: ContractAbi, *args: object) -> str:
     receipt = sender.transact(TxRequest(signer=signer, to=None, data=abi.encode_constructor(*args)))
@@ -46,6 +50,11 @@ def deploy(
         scenarios[spec.name] = ScenarioDeployment(
             contract=spec.contract, address=address, block=block
         )
+    services = {}
+    for name in SERVICE_CONTRACTS:
+        block = rpc.block_number()
+        address = _create(sender, regulator, abis[name], consortium)
+        services[name] = ScenarioDeployment(contract=name, address=address, block=block)
     setup = [
         TxRequest(
             signer=regulator,
@@ -71,6 +80,7 @@ def deploy(
         consortium=consortium,
         ledger=ledger,
         scenarios=scenarios,
+        services=services,
         regulator=regulator.address,
     )
     deployment.save(path)

@@ -30,12 +30,15 @@ class Deployment(BaseModel):
     ledger: str
     regulator: str
     scenarios: dict[str, ScenarioDeployment]
+    # Contracts beside the financing scenarios, by compiled name (credit query and matching).
+    services: dict[str, ScenarioDeployment] = {}
 
     @property
     def contracts(self) -> dict[str, str]:
         """Contract name (as compiled) to address."""
         out = {"Consortium": self.consortium, "DocumentLedger": self.ledger}
         out.update({s.contract: s.address for s in self.scenarios.values()})
+        out.update({s.contract: s.address for s in self.services.values()})
         return out
 
     def save(self, path: Path) -> None:

@@ -159,7 +159,6 @@ class DocumentStatus(IntEnum):
     FULLY_USED = 3
 
 
-
 # Credit information and credit matching (issue 11) ----------------------------------------------
 
 

@@ -459,3 +459,25 @@ def advance(receivables, bank: Bank, financing_id: int, state: FinancingState) -
             disbursed = receivables.financing(financing_id).disbursed
             receivables.register_repayment(financing_id, disbursed, sender=bank.repayer)
     assert receivables.financing(financing_id).state == state
+
+
+################################################################
+#       CREDIT QUERY AND CREDIT MATCHING (issue 11)            #
+################################################################
+
+
+@pytest.fixture(scope="module")
+def desks(consortium, regulator, accounts, bank_a, bank_b):
+    from .credit import credit_desks  # credit.py imports this module's helpers
+
+    return credit_desks(consortium, regulator, accounts, bank_a, bank_b)
+
+
+@pytest.fixture(scope="module")
+def desk_a(desks):
+    return desks[0]
+
+
+@pytest.fixture(scope="module")
+def desk_b(desks):
+    return desks[1]

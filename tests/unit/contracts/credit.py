@@ -44,6 +44,10 @@ def credit_desks(consortium, regulator, accounts, bank_a, bank_b) -> tuple[Credi
     bind(consortium, regulator, accounts[24], bank_a.id, {MATCH: Stage.ACCEPT})
     bind(consortium, regulator, accounts[25], bank_b.id, {MATCH: Stage.OUTLETS})
     bind(consortium, regulator, accounts[26], bank_b.id, {MATCH: Stage.MATCH | Stage.ACCEPT})
-    desk_a = CreditDesk(bank_a.id, bank_a.opener, accounts[2], accounts[22], accounts[23], accounts[24])
-    desk_b = CreditDesk(bank_b.id, bank_b.opener, accounts[3], accounts[25], accounts[26], accounts[26])
+    desk_a = CreditDesk(
+        bank_a.id, bank_a.opener, accounts[2], accounts[22], accounts[23], accounts[24]
+    )
+    desk_b = CreditDesk(
+        bank_b.id, bank_b.opener, accounts[3], accounts[25], accounts[26], accounts[26]
+    )
     return desk_a, desk_b

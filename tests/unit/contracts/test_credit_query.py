@@ -12,30 +12,23 @@ from crossborder.errors import (
     InvalidInput,
     MissingRole,
     NotAnOperator,
-    OtherBank,
 )
 
-from .conftest import FAR, FIRM_A, FIRM_B, RCV, consent, events, only_event, open_service, reverts, sign
-from .credit import QRY, credit_desks
+from .conftest import (
+    FIRM_A,
+    FIRM_B,
+    RCV,
+    consent,
+    only_event,
+    open_service,
+    reverts,
+    sign,
+)
+from .credit import QRY
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 ALL = int(CreditScope.ALL)
 OK, NONE, EXPIRED, OUT, INACTIVE = (int(o) for o in QueryOutcome)
-
-
-@pytest.fixture(scope="module")
-def desks(consortium, regulator, accounts, bank_a, bank_b):
-    return credit_desks(consortium, regulator, accounts, bank_a, bank_b)
-
-
-@pytest.fixture(scope="module")
-def desk_a(desks):
-    return desks[0]
-
-
-@pytest.fixture(scope="module")
-def desk_b(desks):
-    return desks[1]
 
 
 @pytest.fixture(scope="module")
@@ -147,9 +140,7 @@ def test_revoked_authorisation_is_refused(cq, consortium, regulator, desk_a, sig
     assert query(cq, desk_a) == NONE
 
 
-def test_the_bank_cannot_revoke_for_the_firm_nor_reopen_by_replay(
-    cq, consortium, desk_a, signer
-):
+def test_the_bank_cannot_revoke_for_the_firm_nor_reopen_by_replay(cq, consortium, desk_a, signer):
     terms = consent(FIRM_A, desk_a.id, QRY)
     signature = sign(terms, signer, consortium)
     consortium.open_service(terms.as_tuple(), signature, sender=desk_a.opener)
@@ -210,7 +201,9 @@ def test_authorisation_revoked_before_submission_is_refused(cq, consortium, desk
 def test_expired_authorisation_cannot_be_submitted(cq, consortium, desk_a, signer, chain):
     late = consent(FIRM_A, desk_a.id, QRY, valid_until=chain.pending_timestamp - 1)
     with reverts("consortium: consent expired", ConsentInvalid):
-        consortium.open_service(late.as_tuple(), sign(late, signer, consortium), sender=desk_a.opener)
+        consortium.open_service(
+            late.as_tuple(), sign(late, signer, consortium), sender=desk_a.opener
+        )
     assert query(cq, desk_a) == NONE
 
 
@@ -263,7 +256,9 @@ def test_authorisation_naming_another_bank_cannot_be_submitted(
 ):
     terms = consent(FIRM_A, desk_a.id, QRY)
     with reverts("consortium: the consent names another bank"):
-        consortium.open_service(terms.as_tuple(), sign(terms, signer, consortium), sender=desk_b.opener)
+        consortium.open_service(
+            terms.as_tuple(), sign(terms, signer, consortium), sender=desk_b.opener
+        )
     assert query(cq, desk_b) == NONE
 
 
