@@ -24,8 +24,8 @@ from .consortium import SignedConsent, close_service, service_status, sign_conse
 from .platform import Platform
 
 CONTRACT = "CreditQuery"
-# Measured ~48,000 gas for a first query of a bank and outcome; with margin.
-GAS_QUERY = 90_000
+# A first query of a bank and outcome writes three fresh counters (~115,000 gas); with margin.
+GAS_QUERY = 160_000
 
 
 @dataclass(frozen=True)
