@@ -1325,6 +1325,8 @@ RAW_ONLY = frozenset(
 
 def all_projections(scenarios: Mapping[str, int]) -> list[Projection]:
     """Every projection, given each scenario contract's address (lowercase) and scenario code."""
+    from .credit_projections import credit_projections  # it builds on this module's bases
+
     return [
         Participants(),
         Operators(),
@@ -1348,6 +1350,7 @@ def all_projections(scenarios: Mapping[str, int]) -> list[Projection]:
         Assignments(),
         LossNotices(),
         ClaimRepayments(),
+        *credit_projections(),
         PolicyFinancingTotals(),  # last: derived from the rows the others wrote
     ]
 

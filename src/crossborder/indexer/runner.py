@@ -91,11 +91,13 @@ ProgressCallback = Callable[[Progress], None]
 
 def deployed_contracts(deployment: Deployment) -> list[tuple[str, str]]:
     """Every contract of the deployment as ``(compiled name, address)``: the consortium, the
-    ledger and each scenario of its ``scenarios`` map (two scenarios may be one contract)."""
+    ledger, each scenario of its ``scenarios`` map (two scenarios may be one contract) and its
+    ``services`` (credit query and matching)."""
     return [
         ("Consortium", deployment.consortium),
         ("DocumentLedger", deployment.ledger),
         *((s.contract, s.address) for s in deployment.scenarios.values()),
+        *((s.contract, s.address) for s in deployment.services.values()),
     ]
 
 

@@ -18,12 +18,10 @@ from crossborder.domain.codes import (
     DeclineReason,
     QueryOutcome,
     Scenario,
-    Stage,
 )
 from crossborder.domain.money import Money
 from crossborder.services import credit_query
 from crossborder.services.consortium import (
-    ConsortiumAdmin,
     open_services,
     revoke_consent,
     sign_consent,
@@ -49,19 +47,10 @@ def soon(days: int = 30) -> dt.datetime:
 
 @pytest.fixture(scope="module")
 def world(platform, signers):
-    """The demo consortium; each bank's opener also opens the credit services, and one credit
-    operator per bank (accounts 25 and 26) holds QUERY and every credit-matching stage."""
+    """The demo consortium: each bank's opener opens the credit services too, and its credit
+    officer holds QUERY and every credit-matching stage."""
     demo = onboard(platform, signers)
-    admin = ConsortiumAdmin(platform, signers[0])
-    credit = {}
-    for i, bank in enumerate(demo.banks.values()):
-        for scenario in (QRY, MATCH):
-            admin.set_roles(bank.opener.address, scenario, Stage.SERVICE)
-        operator = signers[25 + i]
-        roles = {QRY: Stage.QUERY, MATCH: Stage.OUTLETS | Stage.MATCH | Stage.ACCEPT}
-        admin.add_operator(operator.address, bank.uscc, roles)
-        credit[bank.uscc] = operator
-    return demo, credit
+    return demo, {demo.banks[name].uscc: officer for name, officer in demo.credit.items()}
 
 
 def test_authorised_query_and_refusals_are_recorded(platform, world):
