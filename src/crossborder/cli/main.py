@@ -24,6 +24,7 @@ from ..domain.documents import DOCUMENT_KINDS, document_fingerprint
 from ..errors import InvalidInput, NotDeployed
 from ..settings import Settings, get_settings
 from .common import console, friendly, node_url
+from .credit import credit
 from .serve import DEFAULT_PORT
 
 if TYPE_CHECKING:
@@ -415,3 +416,4 @@ cli.add_command(report_cmd)
 cli.add_command(consent)
 cli.add_command(serve)
 cli.add_command(token)
+cli.add_command(credit)
