@@ -6,6 +6,7 @@ and funnel reports show it all."""
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -34,93 +35,41 @@ def _keystores(folder: Path) -> dict[str, str]:
 def test_credit_commands(env):  # noqa: F811
     env = {**env, "CROSSBORDER_KEYSTORE_PASSPHRASE": PASSPHRASE}
     folder = Path(env["CROSSBORDER_DEVNET_DIR"])
-    firm, bank_b = next(iter(FIRMS.values())), BANKS["Bank B"]
+    firm, bank_a, bank_b = next(iter(FIRMS.values())), BANKS["Bank A"], BANKS["Bank B"]
+
+    def credit(who: str, line: str, check: bool = True):
+        """`crossborder credit LINE --keystore WHO's`."""
+        return run(env, "credit", *shlex.split(line), "--keystore", keys[who], check=check)
+
+    def refused(who: str, line: str, says: str) -> None:
+        done = credit(who, line, check=False)
+        assert done.returncode == 1 and says in done.stderr, done.stderr
+        assert "Traceback" not in done.stdout + done.stderr
+
+    def report(name: str) -> list[dict]:
+        done = run(env, "report", name, "--regulator", "--format", "json")
+        return json.loads(done.stdout)["rows"]
+
     run(env, "devnet", "start")
     try:
         run(env, "deploy")
         run(env, "demo")
         keys = _keystores(folder)
         run(env, "index", "--once", "--no-progress")
-        # Refused before any authorisation: one line, no trace; recorded on chain.
-        refused = run(
-            env, "credit", "query", "--keystore", keys["officer_b"], "--firm", firm, check=False
-        )
-        assert refused.returncode == 1 and "授权查证 refused" in refused.stderr
-        assert "Traceback" not in refused.stdout + refused.stderr
+        # Refused before any authorisation: one line, and recorded on chain.
+        refused("officer_b", f"query --firm {firm}", "授权查证 refused")
         consent = folder / "credit-consent.json"
-        run(
-            env,
-            "credit",
-            "authorise",
-            "--keystore",
-            keys["firm"],
-            "--firm",
-            firm,
-            "--bank",
-            bank_b,
-            "--scope",
-            "trade,regulatory",
-            "-o",
-            str(consent),
+        credit(
+            "firm", f"authorise --firm {firm} --bank {bank_b} --scope trade,regulatory -o {consent}"
         )
         run(env, "consent", "submit", str(consent), "--keystore", keys["opener_b"])
-        run(
-            env,
-            "credit",
-            "classify",
-            "--keystore",
-            keys["regulator"],
-            "--firm",
-            firm,
-            "--class",
-            "B",
-            "--since",
-            "2026-01-01",
+        credit("regulator", f"classify --firm {firm} --class B --since 2026-01-01")
+        credit(
+            "regulator", f"penalty --firm {firm} --day 2026-02-03 --amount 1200.50 --reason late"
         )
-        run(
-            env,
-            "credit",
-            "penalty",
-            "--keystore",
-            keys["regulator"],
-            "--firm",
-            firm,
-            "--day",
-            "2026-02-03",
-            "--amount",
-            "1200.50",
-            "--reason",
-            "late reporting",
-        )
-        not_regulator = run(
-            env,
-            "credit",
-            "classify",
-            "--keystore",
-            keys["officer_b"],
-            "--firm",
-            firm,
-            "--class",
-            "A",
-            "--since",
-            "2026-01-01",
-            check=False,
-        )
-        assert not_regulator.returncode == 1 and "regulator" in not_regulator.stderr
+        refused("officer_b", f"classify --firm {firm} --class A --since 2026-01-01", "regulator")
         run(env, "index", "--once", "--no-progress")
-        shown = run(
-            env,
-            "credit",
-            "query",
-            "--keystore",
-            keys["officer_b"],
-            "--firm",
-            firm,
-            "--scope",
-            "trade,regulatory",
-            "--format",
-            "json",
-        )
+        shown = credit("officer_b", f"query --firm {firm} --scope trade,regulatory --format json")
         profile = json.loads(shown.stdout)
         assert profile["basic"] is None
         assert profile["regulatory"]["classification"] == "B"
@@ -129,107 +78,22 @@ def test_credit_commands(env):  # noqa: F811
             "currency": "CNY",
         }
         assert profile["trade"]["financings"], "the demo financed firm 1 at Bank A"
-        out_of_scope = run(
-            env,
-            "credit",
-            "query",
-            "--keystore",
-            keys["officer_b"],
-            "--firm",
-            firm,
-            "--scope",
-            "basic",
-            check=False,
-        )
-        assert out_of_scope.returncode == 1 and "does not cover this scope" in out_of_scope.stderr
+        refused("officer_b", f"query --firm {firm} --scope basic", "does not cover this scope")
 
-        added = run(
-            env,
-            "credit",
-            "outlet",
-            "add",
-            "--keystore",
-            keys["officer_b"],
-            "--name",
-            "青岛分行",
-            "--region",
-            "370200",
-            "--contact",
-            "0532-1",
-        ).stdout
-        outlet = added.split("#")[1].split()[0]
-        bad = run(
-            env,
-            "credit",
-            "outlet",
-            "add",
-            "--keystore",
-            keys["officer_b"],
-            "--name",
-            "x",
-            "--region",
-            "37",
-            "--contact",
-            "y",
-            check=False,
-        )
-        assert bad.returncode == 1 and "six-digit" in bad.stderr
-        # The demo opened firm 2's credit service at Bank B (firm 1's is at Bank A only).
-        no_service = run(
-            env,
-            "credit",
-            "request",
-            "--keystore",
-            keys["firm"],
-            "--bank",
-            bank_b,
-            "--amount",
-            "1000",
-            "--currency",
-            "USD",
-            "--purpose",
-            "equipment",
-            "--region",
-            "370200",
-            check=False,
-        )
-        assert no_service.returncode == 1 and "not opened" in no_service.stderr
-        bank_a = BANKS["Bank A"]
-        asked = run(
-            env,
-            "credit",
-            "request",
-            "--keystore",
-            keys["firm"],
-            "--bank",
-            bank_a,
-            "--amount",
-            "1000",
-            "--currency",
-            "USD",
-            "--purpose",
-            "equipment",
-            "--region",
-            "350200",
-        ).stdout
-        rid = asked.split("#")[1].split(":")[0]
-        other_bank = run(
-            env, "credit", "match", "--keystore", keys["officer_b"], rid, outlet, check=False
-        )
-        assert other_bank.returncode == 1 and "another bank" in other_bank.stderr
+        added = credit("officer_b", "outlet add --name 青岛分行 --region 370200 --contact 0532-1")
+        outlet = added.stdout.split("#")[1].split()[0]
+        refused("officer_b", "outlet add --name x --region 37 --contact y", "six-digit")
+        # The demo opened firm 1's credit service at Bank A only.
+        ask = "request --amount 1000 --currency USD --purpose equipment --region 350200 --bank"
+        refused("firm", f"{ask} {bank_b}", "not opened")
+        rid = credit("firm", f"{ask} {bank_a}").stdout.split("#")[1].split(":")[0]
+        refused("officer_b", f"match {rid} {outlet}", "another bank")
         assert "requested" in run(env, "credit", "status", rid).stdout
 
         run(env, "index", "--once", "--no-progress")
-        audit = json.loads(
-            run(env, "report", "credit-queries", "--regulator", "--format", "json").stdout
-        )
-        outcomes = {r["outcome"] for r in audit["rows"]}
-        assert any("not authorised" in o for o in outcomes) and any(
-            "out of scope" in o for o in outcomes
-        )
-        funnel = json.loads(
-            run(env, "report", "credit-funnel", "--regulator", "--format", "json").stdout
-        )
-        assert sum(r["requests"] for r in funnel["rows"]) == 3  # the demo's two and this one
+        outcomes = {r["outcome"] for r in report("credit-queries")}
+        assert any("not authorised" in o for o in outcomes)
+        assert any("out of scope" in o for o in outcomes)
+        assert sum(r["requests"] for r in report("credit-funnel")) == 3  # the demo's two, this
     finally:
         run(env, "devnet", "stop")
