@@ -23,7 +23,7 @@ def cm(project, consortium, regulator, desks, firm_accounts):
 
 
 @pytest.fixture(scope="module")
-def firm(firm_accounts):
+def applicant_firm(firm_accounts):
     return firm_accounts[FIRM_A]
 
 
@@ -32,8 +32,8 @@ def add_outlet(cm, desk, name="西安高新支行", region=REGION, contact="029-
     return only_event(tx, cm.OutletUpdated)["outlet_id"]
 
 
-def request(cm, desk, firm, amount=1_000_000, outlet=0, region=REGION) -> int:
-    tx = cm.request_credit(desk.id, amount, USD, WORKING, outlet, region, sender=firm)
+def request(cm, desk, applicant_firm, amount=1_000_000, outlet=0, region=REGION) -> int:
+    tx = cm.request_credit(desk.id, amount, USD, WORKING, outlet, region, sender=applicant_firm)
     return only_event(tx, cm.CreditRequested)["request_id"]
 
 
@@ -100,9 +100,9 @@ def test_another_bank_cannot_touch_an_outlet(cm, desk_a, desk_b):
 ################################################################
 
 
-def test_firm_requests_credit_with_its_own_account(cm, desk_a, firm):
+def test_firm_requests_credit_with_its_own_account(cm, desk_a, applicant_firm):
     outlet = add_outlet(cm, desk_a, region=OTHER_REGION)
-    tx = cm.request_credit(desk_a.id, 5_000_00, USD, WORKING, outlet, 0, sender=firm)
+    tx = cm.request_credit(desk_a.id, 5_000_00, USD, WORKING, outlet, 0, sender=applicant_firm)
     assert only_event(tx, cm.CreditRequested) == {
         "request_id": 1,
         "firm": FIRM_A,
@@ -112,26 +112,26 @@ def test_firm_requests_credit_with_its_own_account(cm, desk_a, firm):
         "purpose": WORKING,
         "outlet_id": outlet,
         "region": OTHER_REGION,  # the preferred outlet's region
-        "by": firm.address,
+        "by": applicant_firm.address,
     }
     record = cm.requests(1)
     assert (record.firm, record.state, record.requested_at > 0) == (FIRM_A, 1, True)
 
 
 def test_request_needs_the_credit_service_opened_with_that_bank(
-    cm, consortium, desk_a, desk_b, firm, firm_accounts, outsider, regulator
+    cm, consortium, desk_a, desk_b, applicant_firm, firm_accounts, outsider, regulator
 ):
     with reverts(NOT_OPENED, ServiceNotOpened):
-        request(cm, desk_b, firm)  # not opened with bank B
+        request(cm, desk_b, applicant_firm)  # not opened with bank B
     with reverts(NOT_OPENED, ServiceNotOpened):
         request(cm, desk_a, firm_accounts[FIRM_B])  # firm B opened nothing in this scenario
     for account in (outsider, desk_a.keeper, desk_a.opener):  # not a firm's account
         with reverts(NOT_OPENED, ServiceNotOpened):
             request(cm, desk_a, account)
-    request(cm, desk_a, firm)
-    consortium.close_service(FIRM_A, desk_a.id, MATCH, sender=firm)
+    request(cm, desk_a, applicant_firm)
+    consortium.close_service(FIRM_A, desk_a.id, MATCH, sender=applicant_firm)
     with reverts(NOT_OPENED, ServiceNotOpened):
-        request(cm, desk_a, firm)
+        request(cm, desk_a, applicant_firm)
     assert cm.request_count() == 1
 
 
@@ -146,21 +146,23 @@ def test_request_needs_the_credit_service_opened_with_that_bank(
         (1, USD, WORKING, 0, "credit matching: name an outlet or a six-digit region code"),
     ],
 )
-def test_request_input_is_checked(cm, desk_a, firm, amount, currency, purpose, region, message):
+def test_request_input_is_checked(
+    cm, desk_a, applicant_firm, amount, currency, purpose, region, message
+):
     with reverts(message, InvalidInput):
-        cm.request_credit(desk_a.id, amount, currency, purpose, 0, region, sender=firm)
+        cm.request_credit(desk_a.id, amount, currency, purpose, 0, region, sender=applicant_firm)
 
 
-def test_preferred_outlet_must_be_an_open_outlet_of_that_bank(cm, desk_a, desk_b, firm):
+def test_preferred_outlet_must_be_an_open_outlet_of_that_bank(cm, desk_a, desk_b, applicant_firm):
     theirs = add_outlet(cm, desk_b)
     with reverts("credit matching: outlet belongs to another bank", OtherBank):
-        request(cm, desk_a, firm, outlet=theirs)
+        request(cm, desk_a, applicant_firm, outlet=theirs)
     ours = add_outlet(cm, desk_a)
     cm.close_outlet(ours, sender=desk_a.keeper)
     with reverts("credit matching: outlet is closed", WrongState):
-        request(cm, desk_a, firm, outlet=ours)
+        request(cm, desk_a, applicant_firm, outlet=ours)
     with reverts("credit matching: unknown outlet", UnknownEntity):
-        request(cm, desk_a, firm, outlet=99)
+        request(cm, desk_a, applicant_firm, outlet=99)
 
 
 ################################################################
@@ -168,9 +170,9 @@ def test_preferred_outlet_must_be_an_open_outlet_of_that_bank(cm, desk_a, desk_b
 ################################################################
 
 
-def test_match_accept_grant(cm, desk_a, firm, chain):
+def test_match_accept_grant(cm, desk_a, applicant_firm, chain):
     outlet = add_outlet(cm, desk_a)
-    rid = request(cm, desk_a, firm, amount=1_000_000)
+    rid = request(cm, desk_a, applicant_firm, amount=1_000_000)
     tx = cm.match_request(rid, outlet, sender=desk_a.matcher)
     assert only_event(tx, cm.CreditRequestUpdated) == {
         "request_id": rid,
@@ -199,9 +201,9 @@ def test_match_accept_grant(cm, desk_a, firm, chain):
 
 
 @pytest.mark.parametrize("at", [CreditState.REQUESTED, CreditState.MATCHED, CreditState.ACCEPTED])
-def test_decline_with_a_reason_before_a_decision(cm, desk_a, firm, at):
+def test_decline_with_a_reason_before_a_decision(cm, desk_a, applicant_firm, at):
     outlet = add_outlet(cm, desk_a)
-    rid = request(cm, desk_a, firm)
+    rid = request(cm, desk_a, applicant_firm)
     if at >= CreditState.MATCHED:
         cm.match_request(rid, outlet, sender=desk_a.matcher)
     if at >= CreditState.ACCEPTED:
@@ -216,9 +218,9 @@ def test_decline_with_a_reason_before_a_decision(cm, desk_a, firm, at):
         cm.decline(rid, int(DeclineReason.OTHER), sender=desk_a.acceptor)
 
 
-def test_steps_in_order_only(cm, desk_a, firm):
+def test_steps_in_order_only(cm, desk_a, applicant_firm):
     outlet = add_outlet(cm, desk_a)
-    rid = request(cm, desk_a, firm)
+    rid = request(cm, desk_a, applicant_firm)
     wrong = "credit matching: request not in the required state"
     with reverts(wrong, WrongState):
         cm.accept(rid, sender=desk_a.acceptor)
@@ -240,8 +242,8 @@ def test_steps_in_order_only(cm, desk_a, firm):
         cm.accept(99, sender=desk_a.acceptor)
 
 
-def test_match_needs_an_open_outlet_of_the_bank(cm, desk_a, desk_b, firm):
-    rid = request(cm, desk_a, firm)
+def test_match_needs_an_open_outlet_of_the_bank(cm, desk_a, desk_b, applicant_firm):
+    rid = request(cm, desk_a, applicant_firm)
     theirs = add_outlet(cm, desk_b)
     with reverts("credit matching: outlet belongs to another bank", OtherBank):
         cm.match_request(rid, theirs, sender=desk_a.matcher)
@@ -252,11 +254,11 @@ def test_match_needs_an_open_outlet_of_the_bank(cm, desk_a, desk_b, firm):
     assert state(cm, rid) == CreditState.REQUESTED
 
 
-def test_another_bank_cannot_act_on_the_request(cm, desk_a, desk_b, firm):
+def test_another_bank_cannot_act_on_the_request(cm, desk_a, desk_b, applicant_firm):
     """Bank B's operators, holding every stage, cannot match, accept, grant or decline a
     request the firm made to bank A, not even with bank B's own outlet."""
     outlet_b = add_outlet(cm, desk_b)
-    rid = request(cm, desk_a, firm)
+    rid = request(cm, desk_a, applicant_firm)
     other = "credit matching: request belongs to another bank"
     with reverts(other, OtherBank):
         cm.match_request(rid, outlet_b, sender=desk_b.matcher)
@@ -271,20 +273,20 @@ def test_another_bank_cannot_act_on_the_request(cm, desk_a, desk_b, firm):
     assert state(cm, rid) == CreditState.ACCEPTED
 
 
-def test_the_firm_cannot_drive_its_own_request(cm, desk_a, firm):
+def test_the_firm_cannot_drive_its_own_request(cm, desk_a, applicant_firm):
     outlet = add_outlet(cm, desk_a)
-    rid = request(cm, desk_a, firm)
+    rid = request(cm, desk_a, applicant_firm)
     with reverts("consortium: account lacks the role"):
-        cm.match_request(rid, outlet, sender=firm)
+        cm.match_request(rid, outlet, sender=applicant_firm)
     with reverts("consortium: account lacks the role"):
-        cm.add_outlet("mine", REGION, "x", sender=firm)
+        cm.add_outlet("mine", REGION, "x", sender=applicant_firm)
     assert state(cm, rid) == CreditState.REQUESTED
 
 
-def test_no_firm_identifier_in_clear(cm, desk_a, firm):
+def test_no_firm_identifier_in_clear(cm, desk_a, applicant_firm):
     """Only the keyed fingerprint: the logs of a whole request carry no plaintext firm id."""
     outlet = add_outlet(cm, desk_a)
-    txs = [cm.request_credit(desk_a.id, 10, USD, WORKING, outlet, 0, sender=firm)]
+    txs = [cm.request_credit(desk_a.id, 10, USD, WORKING, outlet, 0, sender=applicant_firm)]
     rid = events(txs[0], cm.CreditRequested)[0]["request_id"]
     txs.append(cm.match_request(rid, outlet, sender=desk_a.matcher))
     for tx in txs:

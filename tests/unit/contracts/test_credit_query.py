@@ -37,13 +37,13 @@ def cq(project, consortium, regulator, desks):
 
 
 @pytest.fixture
-def signer(firm_accounts):
+def firm_key(firm_accounts):
     return firm_accounts[FIRM_A]
 
 
-def authorise(consortium, desk, signer, firm=FIRM_A, **terms):
+def authorise(consortium, desk, firm_key, firm=FIRM_A, **terms):
     """The firm signs an authorisation of `desk`'s bank, its opener submits it."""
-    return open_service(consortium, desk.opener, signer, firm, desk.id, QRY, **terms)
+    return open_service(consortium, desk.opener, firm_key, firm, desk.id, QRY, **terms)
 
 
 def query(cq, desk, firm=FIRM_A, scope=ALL) -> int:
@@ -57,8 +57,8 @@ def query(cq, desk, firm=FIRM_A, scope=ALL) -> int:
 ################################################################
 
 
-def test_authorised_query_leaves_an_audit_record(cq, consortium, desk_a, signer):
-    authorise(consortium, desk_a, signer)
+def test_authorised_query_leaves_an_audit_record(cq, consortium, desk_a, firm_key):
+    authorise(consortium, desk_a, firm_key)
     tx = cq.record_query(FIRM_A, int(CreditScope.TRADE), sender=desk_a.querier)
     assert only_event(tx, cq.CreditQueried) == {
         "query_id": 1,
@@ -90,8 +90,8 @@ def test_another_scenarios_consent_does_not_authorise_queries(cq, consortium, de
     assert query(cq, desk_a) == NONE
 
 
-def test_another_banks_authorisation_does_not_count(cq, consortium, desk_a, desk_b, signer):
-    authorise(consortium, desk_a, signer)
+def test_another_banks_authorisation_does_not_count(cq, consortium, desk_a, desk_b, firm_key):
+    authorise(consortium, desk_a, firm_key)
     assert query(cq, desk_b) == NONE
     assert query(cq, desk_a) == OK
     assert (cq.queries(desk_b.id, NONE), cq.queries(desk_a.id, OK)) == (1, 1)
@@ -114,15 +114,15 @@ def test_another_firms_authorisation_does_not_count(cq, consortium, desk_a, firm
         (CreditScope(0), CreditScope.BASIC, OUT),
     ],
 )
-def test_scope_not_granted_is_refused(cq, consortium, desk_a, signer, granted, asked, outcome):
-    authorise(consortium, desk_a, signer, scope=int(granted))
+def test_scope_not_granted_is_refused(cq, consortium, desk_a, firm_key, granted, asked, outcome):
+    authorise(consortium, desk_a, firm_key, scope=int(granted))
     assert query(cq, desk_a, scope=int(asked)) == outcome
     assert cq.queries(desk_a.id, outcome) == 1
 
 
-def test_expired_authorisation_is_refused(cq, consortium, desk_a, signer, chain):
+def test_expired_authorisation_is_refused(cq, consortium, desk_a, firm_key, chain):
     until = chain.pending_timestamp + 1_000
-    authorise(consortium, desk_a, signer, valid_until=until)
+    authorise(consortium, desk_a, firm_key, valid_until=until)
     chain.mine(timestamp=until - 5)
     assert query(cq, desk_a) == OK
     assert cq.check(FIRM_A, desk_a.id, ALL) == OK
@@ -132,28 +132,28 @@ def test_expired_authorisation_is_refused(cq, consortium, desk_a, signer, chain)
 
 
 @pytest.mark.parametrize("by", ["firm", "regulator"])
-def test_revoked_authorisation_is_refused(cq, consortium, regulator, desk_a, signer, by):
-    authorise(consortium, desk_a, signer)
+def test_revoked_authorisation_is_refused(cq, consortium, regulator, desk_a, firm_key, by):
+    authorise(consortium, desk_a, firm_key)
     assert query(cq, desk_a) == OK
-    closer = signer if by == "firm" else regulator
+    closer = firm_key if by == "firm" else regulator
     consortium.close_service(FIRM_A, desk_a.id, QRY, sender=closer)
     assert query(cq, desk_a) == NONE
 
 
-def test_the_bank_cannot_revoke_for_the_firm_nor_reopen_by_replay(cq, consortium, desk_a, signer):
+def test_the_bank_cannot_revoke_for_the_firm_nor_reopen_by_replay(cq, consortium, desk_a, firm_key):
     terms = consent(FIRM_A, desk_a.id, QRY)
-    signature = sign(terms, signer, consortium)
+    signature = sign(terms, firm_key, consortium)
     consortium.open_service(terms.as_tuple(), signature, sender=desk_a.opener)
     with reverts("consortium: only the firm or the regulator may close a service"):
         consortium.close_service(FIRM_A, desk_a.id, QRY, sender=desk_a.opener)
-    consortium.close_service(FIRM_A, desk_a.id, QRY, sender=signer)
+    consortium.close_service(FIRM_A, desk_a.id, QRY, sender=firm_key)
     with reverts("consortium: consent already used or revoked", ConsentInvalid):
         consortium.open_service(terms.as_tuple(), signature, sender=desk_a.opener)
     assert query(cq, desk_a) == NONE
 
 
-def test_firm_deactivated_is_refused(cq, consortium, regulator, desk_a, signer):
-    authorise(consortium, desk_a, signer)
+def test_firm_deactivated_is_refused(cq, consortium, regulator, desk_a, firm_key):
+    authorise(consortium, desk_a, firm_key)
     consortium.set_active(FIRM_A, False, sender=regulator)
     assert query(cq, desk_a) == INACTIVE
     consortium.set_active(FIRM_A, True, sender=regulator)
@@ -181,48 +181,50 @@ def _refused_then_accepted(cq, consortium, desk, terms, bad: bytes, message: str
     assert query(cq, desk) == OK
 
 
-def test_replayed_authorisation_is_refused(cq, consortium, desk_a, signer):
+def test_replayed_authorisation_is_refused(cq, consortium, desk_a, firm_key):
     terms = consent(FIRM_A, desk_a.id, QRY)
-    signature = sign(terms, signer, consortium)
+    signature = sign(terms, firm_key, consortium)
     consortium.open_service(terms.as_tuple(), signature, sender=desk_a.opener)
     with reverts("consortium: consent already used or revoked", ConsentInvalid):
         consortium.open_service(terms.as_tuple(), signature, sender=desk_a.opener)
 
 
-def test_authorisation_revoked_before_submission_is_refused(cq, consortium, desk_a, signer):
+def test_authorisation_revoked_before_submission_is_refused(cq, consortium, desk_a, firm_key):
     terms = consent(FIRM_A, desk_a.id, QRY)
-    signature = sign(terms, signer, consortium)
-    consortium.revoke_consent(terms.nonce, sender=signer)
+    signature = sign(terms, firm_key, consortium)
+    consortium.revoke_consent(terms.nonce, sender=firm_key)
     with reverts("consortium: consent already used or revoked", ConsentInvalid):
         consortium.open_service(terms.as_tuple(), signature, sender=desk_a.opener)
     assert query(cq, desk_a) == NONE
 
 
-def test_expired_authorisation_cannot_be_submitted(cq, consortium, desk_a, signer, chain):
+def test_expired_authorisation_cannot_be_submitted(cq, consortium, desk_a, firm_key, chain):
     late = consent(FIRM_A, desk_a.id, QRY, valid_until=chain.pending_timestamp - 1)
     with reverts("consortium: consent expired", ConsentInvalid):
         consortium.open_service(
-            late.as_tuple(), sign(late, signer, consortium), sender=desk_a.opener
+            late.as_tuple(), sign(late, firm_key, consortium), sender=desk_a.opener
         )
     assert query(cq, desk_a) == NONE
 
 
 @pytest.mark.parametrize("domain", ["chain id", "verifying contract"])
-def test_authorisation_for_another_domain_is_refused(cq, consortium, desk_a, signer, chain, domain):
+def test_authorisation_for_another_domain_is_refused(
+    cq, consortium, desk_a, firm_key, chain, domain
+):
     terms = consent(FIRM_A, desk_a.id, QRY)
     if domain == "chain id":
-        bad = sign(terms, signer, consortium, chain_id=chain.chain_id + 1)
+        bad = sign(terms, firm_key, consortium, chain_id=chain.chain_id + 1)
     else:
-        bad = sign(terms, signer, consortium, verifying_contract=cq.address)
-    good = sign(terms, signer, consortium)
+        bad = sign(terms, firm_key, consortium, verifying_contract=cq.address)
+    good = sign(terms, firm_key, consortium)
     _refused_then_accepted(
         cq, consortium, desk_a, terms, bad, "consortium: consent not signed by the firm", good
     )
 
 
-def test_malleable_s_is_refused(cq, consortium, desk_a, signer):
+def test_malleable_s_is_refused(cq, consortium, desk_a, firm_key):
     terms = consent(FIRM_A, desk_a.id, QRY)
-    good = sign(terms, signer, consortium)
+    good = sign(terms, firm_key, consortium)
     r, s, v = good[:32], int.from_bytes(good[32:64], "big"), good[64]
     twin = r + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - v])
     _refused_then_accepted(
@@ -232,7 +234,7 @@ def test_malleable_s_is_refused(cq, consortium, desk_a, signer):
 
 @pytest.mark.parametrize("who", ["the bank's querier", "another firm's account", "outsider"])
 def test_signer_not_bound_to_the_firm_is_refused(
-    cq, consortium, desk_a, signer, firm_accounts, outsider, who
+    cq, consortium, desk_a, firm_key, firm_accounts, outsider, who
 ):
     by = {
         "the bank's querier": desk_a.querier,
@@ -247,17 +249,17 @@ def test_signer_not_bound_to_the_firm_is_refused(
         terms,
         sign(terms, by, consortium),
         "consortium: consent not signed by the firm",
-        sign(terms, signer, consortium),
+        sign(terms, firm_key, consortium),
     )
 
 
 def test_authorisation_naming_another_bank_cannot_be_submitted(
-    cq, consortium, desk_a, desk_b, signer
+    cq, consortium, desk_a, desk_b, firm_key
 ):
     terms = consent(FIRM_A, desk_a.id, QRY)
     with reverts("consortium: the consent names another bank"):
         consortium.open_service(
-            terms.as_tuple(), sign(terms, signer, consortium), sender=desk_b.opener
+            terms.as_tuple(), sign(terms, firm_key, consortium), sender=desk_b.opener
         )
     assert query(cq, desk_b) == NONE
 
@@ -268,15 +270,15 @@ def test_authorisation_naming_another_bank_cannot_be_submitted(
 
 
 def test_only_an_operator_with_the_query_stage_records(
-    cq, consortium, regulator, desk_a, signer, outsider, bank_a
+    cq, consortium, regulator, desk_a, firm_key, outsider, bank_a
 ):
-    authorise(consortium, desk_a, signer)
+    authorise(consortium, desk_a, firm_key)
     with reverts("consortium: account is not an operator", NotAnOperator):
         cq.record_query(FIRM_A, ALL, sender=outsider)
     with reverts("consortium: account is not an operator", NotAnOperator):
         cq.record_query(FIRM_A, ALL, sender=regulator)
     # The firm itself holds no stage; an opener's SERVICE stage does not query.
-    for account in (signer, desk_a.opener, bank_a.applicant):
+    for account in (firm_key, desk_a.opener, bank_a.applicant):
         with reverts("consortium: account lacks the role", MissingRole):
             cq.record_query(FIRM_A, ALL, sender=account)
     # QUERY granted in another scenario does not count.
@@ -288,15 +290,15 @@ def test_only_an_operator_with_the_query_stage_records(
     assert query(cq, desk_a) == OK
 
 
-def test_a_deactivated_banks_querier_is_stopped(cq, consortium, regulator, desk_a, signer):
-    authorise(consortium, desk_a, signer)
+def test_a_deactivated_banks_querier_is_stopped(cq, consortium, regulator, desk_a, firm_key):
+    authorise(consortium, desk_a, firm_key)
     consortium.set_active(desk_a.id, False, sender=regulator)
     with reverts("consortium: participant is deactivated"):
         cq.record_query(FIRM_A, ALL, sender=desk_a.querier)
 
 
-def test_queries_are_counted_per_bank_and_outcome(cq, consortium, desk_a, desk_b, signer):
-    authorise(consortium, desk_a, signer, scope=int(CreditScope.BASIC))
+def test_queries_are_counted_per_bank_and_outcome(cq, consortium, desk_a, desk_b, firm_key):
+    authorise(consortium, desk_a, firm_key, scope=int(CreditScope.BASIC))
     outcomes = [
         query(cq, desk_a, scope=int(CreditScope.BASIC)),
         query(cq, desk_a, scope=int(CreditScope.TRADE)),

@@ -71,7 +71,7 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def world(project, consortium, regulator, accounts, bank_a, bank_b, firm_accounts):
+def credit_setup(project, consortium, regulator, accounts, bank_a, bank_b, firm_accounts):
     desk_a, _ = credit_desks(consortium, regulator, accounts, bank_a, bank_b)
     signer = firm_accounts[FIRM_A]
     open_service(consortium, desk_a.opener, signer, FIRM_A, desk_a.id, MATCH)
@@ -102,57 +102,61 @@ def world(project, consortium, regulator, accounts, bank_a, bank_b, firm_account
     return {"op": op, "calls": calls, "contracts": {"CreditQuery": cq, "CreditMatching": cm}}
 
 
-def _call(world: dict[str, Any], fn: str, sender):
-    return world["calls"][fn](sender)
+def _call(credit_setup: dict[str, Any], fn: str, sender):
+    return credit_setup["calls"][fn](sender)
 
 
 @pytest.mark.parametrize(("contract", "fn", "stage"), CASES)
-def test_only_the_functions_stage_may_call_it(consortium, regulator, world, contract, fn, stage):
+def test_only_the_functions_stage_may_call_it(
+    consortium, regulator, credit_setup, contract, fn, stage
+):
     scenario, needs = CREDIT[contract]
-    consortium.set_roles(world["op"], scenario, stage, sender=regulator)
+    consortium.set_roles(credit_setup["op"], scenario, stage, sender=regulator)
     if stage == needs[fn]:
-        tx = _call(world, fn, world["op"])
-        assert any(log["address"] == world["contracts"][contract].address for log in tx.logs)
+        tx = _call(credit_setup, fn, credit_setup["op"])
+        assert any(log["address"] == credit_setup["contracts"][contract].address for log in tx.logs)
     else:
         with reverts("consortium: account lacks the role", MissingRole):
-            _call(world, fn, world["op"])
+            _call(credit_setup, fn, credit_setup["op"])
 
 
 @pytest.mark.parametrize(
     ("contract", "fn", "stage"), [c for c in CASES if c.values[2] == Stage.SERVICE]
 )
 def test_the_stage_in_another_scenario_does_not_count(
-    consortium, regulator, world, contract, fn, stage
+    consortium, regulator, credit_setup, contract, fn, stage
 ):
     scenario, needs = CREDIT[contract]
     for other in Scenario:
         if other != scenario:
             consortium.set_roles(
-                world["op"],
+                credit_setup["op"],
                 other,
                 allowed_stages(other, ParticipantKind.BANK) & needs[fn] or 0,
                 sender=regulator,
             )
     with reverts("consortium: account lacks the role", MissingRole):
-        _call(world, fn, world["op"])
-    consortium.set_roles(world["op"], scenario, needs[fn], sender=regulator)
-    _call(world, fn, world["op"])
+        _call(credit_setup, fn, credit_setup["op"])
+    consortium.set_roles(credit_setup["op"], scenario, needs[fn], sender=regulator)
+    _call(credit_setup, fn, credit_setup["op"])
 
 
 @pytest.mark.parametrize(
     ("contract", "fn", "stage"), [c for c in CASES if c.values[2] == Stage.SERVICE]
 )
-def test_non_operator_and_regulator_are_refused(regulator, outsider, world, contract, fn, stage):
+def test_non_operator_and_regulator_are_refused(
+    regulator, outsider, credit_setup, contract, fn, stage
+):
     for account in (outsider, regulator):
         with reverts("consortium: account is not an operator"):
-            _call(world, fn, account)
+            _call(credit_setup, fn, account)
 
 
-def test_matrix_covers_every_function(project, world):
+def test_matrix_covers_every_function(project, credit_setup):
     for contract, (_, needs) in CREDIT.items():
         mutable = {abi.name for abi in getattr(project, contract).contract_type.mutable_methods}
         assert mutable == set(needs) | (FIRMS_OWN & mutable), contract
-    assert set(world["calls"]) == {fn for _, needs in CREDIT.values() for fn in needs}
+    assert set(credit_setup["calls"]) == {fn for _, needs in CREDIT.values() for fn in needs}
 
 
 def test_matrix_as_read():
