@@ -20,6 +20,8 @@ from .queries import Names, _head, _hours, _int, _plain, _restrict
 q = s.credit_queries
 r = s.credit_requests
 p = s.participants
+QUERY_LABEL = "企业跨境信用信息授权查证 credit-information query"
+MATCH_LABEL = "融资授信银企对接 bank-enterprise credit matching"
 # A request not matched within this many days of its submission shows as overdue.
 MATCH_DEADLINE_DAYS = 5
 
@@ -68,10 +70,11 @@ def credit_queries(
         currency=literal(0),  # queries have no currency: the filter is dropped below
         scenario=literal(int(Scenario.CREDIT_QUERY)),
         scope=scope,
-        filters=Filters(filters.date_from, filters.date_to, filters.bank),
+        filters=Filters(filters.date_from, filters.date_to, filters.bank, None, filters.scenario),
     )
     rows = [
         {
+            "scenario": QUERY_LABEL,
             "bank": names(row.bank),
             "firm": names(row.firm),
             "scope": scope_label(row.scope),
@@ -88,6 +91,7 @@ def credit_queries(
         zh="信用信息授权查证审计",
         en="Credit-information queries (audit)",
         columns=[
+            Column("scenario", "业务场景", "scenario"),
             Column("bank", "查询银行", "bank"),
             Column("firm", "被查询企业", "firm"),
             Column("scope", "查询范围", "scope"),
@@ -159,6 +163,7 @@ def credit_funnel(
         requests, matched, decided_n = _int(row.requests), _int(row.matched), _int(row.decided)
         rows.append(
             {
+                "scenario": MATCH_LABEL,
                 "bank": names(row.bank),
                 "region": str(row.region),
                 "currency": code,
@@ -179,6 +184,7 @@ def credit_funnel(
         zh="融资授信银企对接统计",
         en="Bank-enterprise credit matching funnel",
         columns=[
+            Column("scenario", "业务场景", "scenario"),
             Column("bank", "银行", "bank"),
             Column("region", "地区代码", "region"),
             Column("currency", "币种", "currency"),
