@@ -6,7 +6,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from crossborder.chain.devnet import Devnet, free_port
@@ -29,6 +29,7 @@ class Bench:
     firms: dict[str, LocalSigner]
     insurer: LocalSigner
     logistics: LocalSigner
+    credit: dict[str, LocalSigner] = field(default_factory=dict)  # each bank's credit officer
 
 
 @contextmanager
@@ -52,7 +53,9 @@ def bench_chain(block_time: float | None, anvil_args: Sequence[str] = ()) -> Ite
             demo = onboard(platform, signers)
             customs, banks, firms = demo.customs, demo.banks, demo.firms
             insurer, logistics = demo.insurer, demo.logistics
-            yield Bench(devnet, platform, signers, customs, banks, firms, insurer, logistics)  # type: ignore[arg-type]
+            yield Bench(
+                devnet, platform, signers, customs, banks, firms, insurer, logistics, demo.credit
+            )  # type: ignore[arg-type]
         finally:
             devnet.stop()
 

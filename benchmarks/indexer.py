@@ -131,15 +131,19 @@ def web3_path(url: str, platform: Platform, abis: dict, first: int, last: int) -
     return events, time.perf_counter() - started
 
 
-def synthesise(url: str, target: int) -> int:
-    """Fold ``target`` generated events into a fresh store through the indexer's own code."""
+def synthesise(url: str, target: int, firms: list[str] | None = None) -> int:
+    """Fold ``target`` generated events into a fresh store through the indexer's own code.
+
+    ``firms`` (participant ids, ``0x`` hex): the firms to finance, onboarded first; 5,000
+    generated ones by default, not onboarded."""
     store = Store(url, {"0x" + "ab" * 20: int(Scenario.RECEIVABLES)})
     store.drop()
     store.create()
     rng = random.Random(2)
     ledger, scenario = "0x" + "cd" * 20, "0x" + "ab" * 20
     banks = ["0x" + f"{b:064x}" for b in range(1, 41)]
-    firms = ["0x" + f"{0xF0000 + f:064x}" for f in range(5000)]
+    onboarded = firms is not None
+    firms = firms or ["0x" + f"{0xF0000 + f:064x}" for f in range(5000)]
     zero = "0x" + "00" * 32
     block, total, fid, doc = 1, 0, 0, 0
     t0 = 1_735_660_800  # 2025-01-01
@@ -170,12 +174,12 @@ def synthesise(url: str, target: int) -> int:
         store.commit_range(pending, infos, infos[-1])
         pending = []
 
-    for bank in banks:
+    for participant, kind in [(b, 2) for b in banks] + [(f, 3) for f in firms if onboarded]:
         emit(
             "ParticipantOnboarded",
             scenario,
-            bank,
-            {"participant": bank, "kind": 2, "parent": zero, "by": "0x" + "11" * 20},
+            participant,
+            {"participant": participant, "kind": kind, "parent": zero, "by": "0x" + "11" * 20},
         )
     while total < target:
         block += 1

@@ -36,7 +36,8 @@ STAGE_VERIFY: constant(uint256) = 1 << 7  # 付汇核验 (payment verification)
 STAGE_OUTLETS: constant(uint256) = 1 << 8  # 银行信息维护
 STAGE_MATCH: constant(uint256) = 1 << 9  # 对接
 STAGE_REGISTER: constant(uint256) = 1 << 10  # 单证登记 (data providers)
-STAGE_MAX: constant(uint256) = 1 << 10
+STAGE_QUERY: constant(uint256) = 1 << 11  # 信用信息查证 (credit-information query)
+STAGE_MAX: constant(uint256) = 1 << 11
 
 # Scenarios (模块). Scenario 0 is the platform itself: document registration.
 SCENARIO_PLATFORM: constant(uint8) = 0
@@ -48,6 +49,7 @@ SCENARIO_CREDIT_MATCH: constant(uint8) = 4
 SCENARIO_TAX_PAYMENT: constant(uint8) = 5
 SCENARIO_FREIGHT_PAYMENT: constant(uint8) = 6
 SCENARIO_CAPITAL_PAYMENT: constant(uint8) = 7
+SCENARIO_CREDIT_QUERY: constant(uint8) = 8
 
 # Document types.
 DOC_EXPORT_DECLARATION: constant(uint8) = 1
@@ -88,6 +90,45 @@ FORCE_BANK_DEACTIVATED: constant(uint8) = 2
 
 # Why a registration batch skipped a document instead of reverting.
 SKIP_ALREADY_REGISTERED: constant(uint8) = 1
+
+# Credit information and credit matching (issue 11) ----------------------------
+
+# Credit-information scope a firm grants a bank (信用信息授权范围), as bits of the
+# consent's `scope`: basic data, trade credit, regulatory credit.
+SCOPE_BASIC: constant(uint32) = 1
+SCOPE_TRADE: constant(uint32) = 2
+SCOPE_REGULATORY: constant(uint32) = 4
+SCOPE_MAX: constant(uint32) = 4
+
+# A credit-information query's outcome; every query is recorded, refused or not.
+QUERY_AUTHORISED: constant(uint8) = 0
+QUERY_NOT_AUTHORISED: constant(uint8) = 1  # no live authorisation: never granted, or revoked
+QUERY_EXPIRED: constant(uint8) = 2
+QUERY_OUT_OF_SCOPE: constant(uint8) = 3
+QUERY_FIRM_INACTIVE: constant(uint8) = 4
+QUERY_MAX: constant(uint8) = 4
+
+# A credit request's states (融资授信银企对接).
+CREDIT_REQUESTED: constant(uint8) = 1
+CREDIT_MATCHED: constant(uint8) = 2
+CREDIT_ACCEPTED: constant(uint8) = 3
+CREDIT_GRANTED: constant(uint8) = 4
+CREDIT_DECLINED: constant(uint8) = 5
+CREDIT_MAX: constant(uint8) = 5
+
+# What a firm asks credit for.
+PURPOSE_WORKING_CAPITAL: constant(uint8) = 1
+PURPOSE_TRADE_FINANCE: constant(uint8) = 2
+PURPOSE_EQUIPMENT: constant(uint8) = 3
+PURPOSE_OTHER: constant(uint8) = 4
+PURPOSE_MAX: constant(uint8) = 4
+
+# Why a bank declines a credit request.
+DECLINE_CREDIT_RISK: constant(uint8) = 1
+DECLINE_INCOMPLETE_INFORMATION: constant(uint8) = 2
+DECLINE_OUTSIDE_POLICY: constant(uint8) = 3
+DECLINE_OTHER: constant(uint8) = 4
+DECLINE_MAX: constant(uint8) = 4
 
 # Most documents one financing may cite.
 MAX_CITED: constant(uint256) = 20

@@ -11,13 +11,23 @@ from decimal import Decimal
 from pathlib import Path
 
 from .chain.signers import Signer
-from .domain.codes import DocumentType, ParticipantKind, ReviewOutcome, Scenario, Stage
+from .domain.codes import (
+    CreditPurpose,
+    CreditScope,
+    DeclineReason,
+    DocumentType,
+    ParticipantKind,
+    ReviewOutcome,
+    Scenario,
+    Stage,
+)
 from .domain.identifiers import make_uscc
 from .domain.models import Citation, Declaration, FinancingApplication, TransportDocument
 from .domain.money import Money, currency
 from .domain.payments import CAPITAL, FREIGHT, PAYMENT_SPECS, TAX, PaymentDocument
 from .domain.scenarios import POLICY, SCENARIO_SPECS
 from .errors import CrossborderError
+from .services import credit_query
 from .services.consortium import (
     ConsortiumAdmin,
     Operator,
@@ -26,6 +36,8 @@ from .services.consortium import (
     service_status,
     sign_consent,
 )
+from .services.credit_matching import CreditMatchingDesk, Outlet, request_credit
+from .services.credit_query import CreditQueryDesk
 from .services.documents import DocumentRegistry, Screening
 from .services.financing import FinancingDesk
 from .services.logistics import LogisticsDesk
@@ -38,6 +50,13 @@ BANK_STAGES = (Stage.APPLY, Stage.ACCEPT, Stage.REVIEW, Stage.DISBURSE, Stage.RE
 RCV = Scenario.RECEIVABLES
 PLATFORM = (Scenario.PLATFORM,)
 FINANCINGS = tuple(spec.scenario for spec in SCENARIO_SPECS)
+# Credit query and credit matching (issue 11): the opener opens these services too; one credit
+# officer per bank queries, keeps outlets, matches, accepts and decides.
+CREDIT = (Scenario.CREDIT_QUERY, Scenario.CREDIT_MATCH)
+CREDIT_OFFICER_ROLES = {
+    Scenario.CREDIT_QUERY: Stage.QUERY,
+    Scenario.CREDIT_MATCH: Stage.OUTLETS | Stage.MATCH | Stage.ACCEPT,
+}
 ADVANCE_RATIO = Decimal("0.8")  # banks finance up to 80 % of an insured amount
 # Firms sign their consents for a year.
 CONSENT_VALIDITY = dt.timedelta(days=365)
@@ -96,6 +115,7 @@ class DemoConsortium:
     insurer: Signer
     logistics: Signer
     tax: Signer | None = None
+    credit: dict[str, Signer] = field(default_factory=dict)  # bank name: its credit officer
 
 
 def onboard(platform: Platform, signers: Sequence[Signer]) -> DemoConsortium:
@@ -113,7 +133,12 @@ def onboard(platform: Platform, signers: Sequence[Signer]) -> DemoConsortium:
         (REGULATOR_USCC, ParticipantKind.REGULATOR, None, []),
         (CUSTOMS_USCC, ParticipantKind.CUSTOMS, None, [_op(customs, PLATFORM, Stage.REGISTER)]),
     ]
+    # The credit officers come after every other signer (the insurer, logistics, the tax bureau
+    # and the banks' payment tellers), so that earlier ones keep their numbers.
+    credit_first = 2 + len(BANKS) * (len(BANK_STAGES) + 2) + len(FIRMS) + 2 + 1 + len(BANKS)
+    credit: dict[str, Signer] = {}
     for name, uscc in BANKS.items():
+        credit[name] = signers[credit_first + len(credit)]
         ops = {role: signers[next_signer + i] for i, role in enumerate(BANK_STAGES)}
         opener = signers[next_signer + len(BANK_STAGES)]
         statistician = signers[next_signer + len(BANK_STAGES) + 1]
@@ -122,8 +147,9 @@ def onboard(platform: Platform, signers: Sequence[Signer]) -> DemoConsortium:
         operators = [_op(s, FINANCINGS, r) for r, s in ops.items()]
         # The applicant is a senior operator who also reviews others' applications (maker-checker).
         operators[0] = _op(ops[Stage.APPLY], FINANCINGS, Stage.APPLY | Stage.REVIEW)
-        operators.append(_op(opener, FINANCINGS, Stage.SERVICE))
+        operators.append(_op(opener, FINANCINGS + CREDIT, Stage.SERVICE))
         operators.append(_op(statistician, FINANCINGS, Stage.STATISTICS))
+        operators.append(Operator(credit[name].address, CREDIT_OFFICER_ROLES))
         plan.append((uscc, ParticipantKind.BANK, None, operators))
     firm_signers: dict[str, Signer] = {}
     for uscc in FIRMS.values():
@@ -172,7 +198,7 @@ def onboard(platform: Platform, signers: Sequence[Signer]) -> DemoConsortium:
             if service_status(platform, firm, bank.uscc, scenario)[0] is None
         ]
         open_services(platform, bank.opener, consents)
-    return DemoConsortium(customs, banks, firm_signers, insurer, logistics, tax)
+    return DemoConsortium(customs, banks, firm_signers, insurer, logistics, tax, credit)
 
 
 def _op(signer: Signer, scenarios: Sequence[Scenario], stages: Stage) -> Operator:
@@ -281,6 +307,7 @@ def run_story(
     _policy_story(platform, demo, declarations[2], story, progress)
     _logistics_story(platform, demo, declarations[3], story, progress)
     _payments_story(platform, demo, signers[0], story, progress)
+    _credit_story(platform, demo, story, progress)
 
     infos = Screening(platform).declarations([d.number for d in declarations])
     for declaration, info in zip(declarations, infos, strict=True):
@@ -526,3 +553,74 @@ def _mine_past(platform: Platform, block: int, idle: float = 2.0) -> None:
             last, since = now, time.monotonic()
         elif time.monotonic() - since > idle:
             platform.rpc.request("evm_mine")
+
+
+def _credit_story(
+    platform: Platform, demo: DemoConsortium, story: Story, progress: Callable[[str], None]
+) -> None:
+    """授权查证 and 融资授信银企对接: a firm authorises Bank A to query its trade credit; Bank B's
+    query is refused and counted; the firm asks Bank A for credit, which matches, accepts and
+    grants; another firm's request at Bank B is declined."""
+    progress("Credit-information queries and credit matching …")
+    bank_a, bank_b = demo.banks["Bank A"], demo.banks["Bank B"]
+    officer_a, officer_b = demo.credit["Bank A"], demo.credit["Bank B"]
+    firm_1, firm_2 = list(FIRMS.values())[:2]
+    until = dt.datetime.now(dt.UTC) + CONSENT_VALIDITY
+    scope = CreditScope.BASIC | CreditScope.TRADE
+    open_services(
+        platform,
+        bank_a.opener,
+        [credit_query.authorise(platform, demo.firms[firm_1], firm_1, bank_a.uscc, until, scope)],
+    )
+    story.say("Firm 1 企业", "authorised Bank A to query basic and trade credit (授权查证)", "")
+    record = CreditQueryDesk(platform, officer_a).record(firm_1, scope)
+    story.say(
+        "Bank A 查证", "queried firm 1's trade credit", f"authorised, query #{record.query_id}"
+    )
+    for desk, who, wanted in (
+        (CreditQueryDesk(platform, officer_b), "Bank B 查证", scope),
+        (CreditQueryDesk(platform, officer_a), "Bank A 查证", CreditScope.REGULATORY),
+    ):
+        try:
+            desk.record(firm_1, wanted)
+        except CrossborderError as error:
+            story.say(who, f"queried firm 1 ({wanted.name})", f"refused and counted — {error}")
+
+    outlet_a = CreditMatchingDesk(platform, officer_a).add_outlet(
+        Outlet("厦门分行营业部", 350200, "0592-5550100")
+    )
+    CreditMatchingDesk(platform, officer_b).add_outlet(Outlet("重庆分行营业部", 500000, "023-6666"))
+    story.say("Banks 银行", "registered their credit outlets (银行信息维护)", "Xiamen, Chongqing")
+    for firm, bank in ((firm_1, bank_a), (firm_2, bank_b)):
+        consent = sign_consent(
+            platform, demo.firms[firm], firm, bank.uscc, Scenario.CREDIT_MATCH, until
+        )
+        open_services(platform, bank.opener, [consent])
+    asked = Money("300000", "USD")
+    rid = request_credit(
+        platform,
+        demo.firms[firm_1],
+        bank_a.uscc,
+        asked,
+        CreditPurpose.WORKING_CAPITAL,
+        region=350200,
+    )
+    desk_a = CreditMatchingDesk(platform, officer_a)
+    desk_a.match(rid, outlet_a)
+    desk_a.accept(rid)
+    desk_a.grant(rid, Money("250000", "USD"), 180)
+    story.say(
+        "Bank A 对接/受理/授信",
+        f"firm 1 asked {asked}",
+        "matched, accepted, granted USD 250,000.00",
+    )
+    other = request_credit(
+        platform,
+        demo.firms[firm_2],
+        bank_b.uscc,
+        Money("80000", "EUR"),
+        CreditPurpose.EQUIPMENT,
+        region=500000,
+    )
+    CreditMatchingDesk(platform, officer_b).decline(other, DeclineReason.OUTSIDE_POLICY)
+    story.say("Bank B 授信", "firm 2 asked EUR 80,000.00", "declined (outside policy)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .domain.codes import Reason
+from .domain.codes import QueryOutcome, Reason
 
 
 class CrossborderError(Exception):
@@ -283,6 +283,65 @@ def verification_error(
     """The typed error for a verification reason code recorded on chain."""
     cls, message = VERIFICATION_ERRORS[Reason(reason)]
     return cls(message, fingerprint=fingerprint, amount=amount)
+
+
+# Credit-information query (授权查证, issue 11) ----------------------------------------------------
+
+
+class QueryRefused(AccessDenied):
+    """授权查证: the query was refused (and recorded on chain as refused, with its reason)."""
+
+    outcome: QueryOutcome = QueryOutcome.NOT_AUTHORISED
+
+
+class AuthorisationMissing(QueryRefused):
+    """No live authorisation of this bank by the firm: never granted, or revoked."""
+
+    outcome = QueryOutcome.NOT_AUTHORISED
+
+
+class AuthorisationExpired(QueryRefused):
+    """The firm's authorisation of this bank has expired."""
+
+    outcome = QueryOutcome.EXPIRED
+
+
+class ScopeNotGranted(QueryRefused):
+    """The query asks for credit information the firm's authorisation does not cover."""
+
+    outcome = QueryOutcome.OUT_OF_SCOPE
+
+
+class FirmInactive(QueryRefused):
+    """The firm is deactivated: its authorisations do not count."""
+
+    outcome = QueryOutcome.FIRM_INACTIVE
+
+
+QUERY_REFUSALS: dict[QueryOutcome, tuple[type[QueryRefused], str]] = {
+    QueryOutcome.NOT_AUTHORISED: (
+        AuthorisationMissing,
+        "授权查证 refused: the firm has not authorised this bank (or has revoked it)",
+    ),
+    QueryOutcome.EXPIRED: (
+        AuthorisationExpired,
+        "授权查证 refused: the firm's authorisation of this bank has expired",
+    ),
+    QueryOutcome.OUT_OF_SCOPE: (
+        ScopeNotGranted,
+        "授权查证 refused: the firm's authorisation does not cover this scope",
+    ),
+    QueryOutcome.FIRM_INACTIVE: (
+        FirmInactive,
+        "授权查证 refused: the firm is deactivated on the platform",
+    ),
+}
+
+
+def query_refusal(outcome: int, **context: object) -> QueryRefused:
+    """The typed error for a refused query's outcome code recorded on chain."""
+    cls, message = QUERY_REFUSALS[QueryOutcome(outcome)]
+    return cls(message, **context)  # type: ignore[arg-type]
 
 
 # Every revert string of contracts/, with the exception and the operator's message.
@@ -633,6 +692,51 @@ REVERTS: dict[str, tuple[type[CrossborderError], str]] = {
     ),
     "capital: unknown review outcome": (InvalidInput, "the review outcome is unknown"),
     "capital: payment already reviewed": (Conflict, "the payment is already reviewed"),
+    # Credit-information query and credit matching (issue 11).
+    "credit query: unknown scope": (
+        InvalidInput,
+        "the scope names basic, trade and/or regulatory credit (bits 1, 2, 4), at least one",
+    ),
+    "credit matching: outlet name and contact are required": (
+        InvalidInput,
+        "an outlet needs a name and a contact",
+    ),
+    "credit matching: region must be a six-digit code": (
+        InvalidInput,
+        "the region is a six-digit administrative division code (行政区划代码)",
+    ),
+    "credit matching: name an outlet or a six-digit region code": (
+        InvalidInput,
+        "name a preferred outlet or a six-digit region code",
+    ),
+    "credit matching: unknown outlet": (UnknownEntity, "no such outlet"),
+    "credit matching: outlet belongs to another bank": (
+        OtherBank,
+        "the outlet belongs to another bank",
+    ),
+    "credit matching: outlet is closed": (WrongState, "the outlet is closed"),
+    "credit matching: caller's firm has not opened the credit service with this bank": (
+        ServiceNotOpened,
+        "the firm has not opened the credit-application service (企业融资授信申请业务开通) with this bank",
+    ),
+    "credit matching: amount must be positive": (InvalidInput, "the amount must be positive"),
+    "credit matching: invalid currency": (InvalidInput, "invalid ISO 4217 currency code"),
+    "credit matching: unknown purpose": (InvalidInput, "unknown credit purpose code"),
+    "credit matching: unknown request": (UnknownEntity, "no such credit request"),
+    "credit matching: request belongs to another bank": (
+        OtherBank,
+        "the credit request was made to another bank",
+    ),
+    "credit matching: request not in the required state": (
+        WrongState,
+        "the credit request is not in a state that allows this step",
+    ),
+    "credit matching: grant must be positive and at most the amount asked": (
+        InvalidInput,
+        "the granted amount must be positive and at most the amount asked",
+    ),
+    "credit matching: term must be positive": (InvalidInput, "the term must be at least a day"),
+    "credit matching: unknown decline reason": (InvalidInput, "unknown decline reason code"),
 }
 
 

@@ -22,10 +22,15 @@ from crossborder.domain.codes import (
     MAX_TAGGED,
     SCENARIO_TABLE,
     STAGE_LABELS,
+    CreditPurpose,
+    CreditScope,
+    CreditState,
+    DeclineReason,
     DocumentType,
     FinancingState,
     ForceReason,
     ParticipantKind,
+    QueryOutcome,
     Reason,
     ReviewOutcome,
     Scenario,
@@ -218,6 +223,11 @@ TABLES = [
     ("FORCE_", ForceReason),
     ("SKIP_", SkipReason),
     ("REVIEW_", ReviewOutcome),
+    ("SCOPE_", CreditScope),
+    ("QUERY_", QueryOutcome),
+    ("CREDIT_", CreditState),
+    ("PURPOSE_", CreditPurpose),
+    ("DECLINE_", DeclineReason),
 ]
 
 

@@ -16,6 +16,10 @@ from .rpc import RpcClient
 from .sender import TransactionSender, TxRequest
 from .signers import Signer
 
+# Contracts that take only the consortium (no ledger, no holds): the credit-information query
+# and credit matching.
+SERVICE_CONTRACTS = ("CreditQuery", "CreditMatching")
+
 
 def _create(sender: TransactionSender, signer: Signer, abi: ContractAbi, *args: object) -> str:
     receipt = sender.transact(TxRequest(signer=signer, to=None, data=abi.encode_constructor(*args)))
@@ -49,8 +53,8 @@ def deploy(
     path: Path,
     sender: TransactionSender | None = None,
 ) -> Deployment:
-    """Deploys the consortium, the ledger, every scenario of ``SCENARIO_SPECS`` and every
-    payment scenario of ``PAYMENT_SPECS``, writes the
+    """Deploys the consortium, the ledger, every scenario of ``SCENARIO_SPECS``, every payment
+    scenario of ``PAYMENT_SPECS`` and the credit contracts (``SERVICE_CONTRACTS``), writes the
     scenario table's rows (``SCENARIO_TABLE``) and authorises each scenario on the ledger.
 
     The deploying account becomes the regulator's admin (the consortium owner).
@@ -62,6 +66,11 @@ def deploy(
     ledger = _create(sender, regulator, abis["DocumentLedger"], consortium)
     scenarios = _create_each(rpc, sender, regulator, abis, SCENARIO_SPECS, consortium, ledger)
     payments = _create_each(rpc, sender, regulator, abis, PAYMENT_SPECS, consortium, ledger)
+    services = {}
+    for name in SERVICE_CONTRACTS:
+        block = rpc.block_number()
+        address = _create(sender, regulator, abis[name], consortium)
+        services[name] = ScenarioDeployment(contract=name, address=address, block=block)
     setup = [
         TxRequest(
             signer=regulator,
@@ -88,6 +97,7 @@ def deploy(
         ledger=ledger,
         scenarios=scenarios,
         payments=payments,
+        services=services,
         regulator=regulator.address,
     )
     deployment.save(path)

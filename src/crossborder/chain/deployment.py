@@ -32,6 +32,8 @@ class Deployment(BaseModel):
     regulator: str
     scenarios: dict[str, ScenarioDeployment]
     payments: dict[str, ScenarioDeployment] = {}
+    # Contracts beside the financing scenarios, by compiled name (credit query and matching).
+    services: dict[str, ScenarioDeployment] = {}
 
     @property
     def contracts(self) -> dict[str, str]:
@@ -39,6 +41,7 @@ class Deployment(BaseModel):
         out = {"Consortium": self.consortium, "DocumentLedger": self.ledger}
         out.update({s.contract: s.address for s in self.scenarios.values()})
         out.update({s.contract: s.address for s in self.payments.values()})
+        out.update({s.contract: s.address for s in self.services.values()})
         return out
 
     def save(self, path: Path) -> None:

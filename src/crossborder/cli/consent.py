@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +22,9 @@ from ..domain.scenarios import spec_named
 from ..errors import ConsentInvalid, InvalidInput
 from ..services.consortium import SignedConsent, open_services, revoke_consent, sign_consent
 from .common import console, friendly
+
+if TYPE_CHECKING:
+    from ..services.platform import Platform
 
 
 @click.group()
@@ -43,12 +47,23 @@ def sign_cmd(
     """Signs a consent with the firm's keystore and writes it to OUTPUT (no key inside)."""
     from ..services.platform import Platform
 
-    if output.exists():
-        raise InvalidInput(f"{output} exists; not overwriting it")
+    refuse_overwrite(output)
     platform = Platform.connect()
     until = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
     signer = LocalSigner.from_keystore(keystore)
     signed = sign_consent(platform, signer, firm, bank, spec_named(scenario).scenario, until, scope)
+    write_consent(signed, platform, output, firm)
+    console.print(f"consent signed by {signer.address}, valid until {until:%Y-%m-%d} → {output}")
+
+
+def refuse_overwrite(output: Path) -> None:
+    if output.exists():
+        raise InvalidInput(f"{output} exists; not overwriting it")
+
+
+def write_consent(signed: SignedConsent, platform: Platform, output: Path, firm: str) -> None:
+    """Writes a signed consent file (terms and signature, no key) for the bank to submit, with
+    the firm's USCC (``firm``) beside its id."""
     document = {
         "chain_id": platform.deployment.chain_id,
         "consortium": platform.deployment.consortium,
@@ -65,7 +80,6 @@ def sign_cmd(
     tmp = output.with_suffix(output.suffix + ".tmp")
     tmp.write_text(json.dumps(document, indent=2))
     tmp.replace(output)
-    console.print(f"consent signed by {signer.address}, valid until {until:%Y-%m-%d} → {output}")
 
 
 @consent.command("submit")

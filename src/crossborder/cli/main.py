@@ -24,6 +24,7 @@ from ..domain.documents import DOCUMENT_KINDS, document_fingerprint
 from ..errors import InvalidInput, NotDeployed
 from ..settings import Settings, get_settings
 from .common import console, friendly, node_url
+from .credit import credit
 from .serve import DEFAULT_PORT
 
 if TYPE_CHECKING:
@@ -419,6 +420,7 @@ cli.add_command(ids)
 cli.add_command(payment)
 cli.add_command(serve)
 cli.add_command(token)
+cli.add_command(credit)
 
 
 # -- the consortium network (a geth node per institution) ------------------------------------------

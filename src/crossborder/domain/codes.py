@@ -33,6 +33,7 @@ class Stage(IntFlag):
     OUTLETS = 1 << 8
     MATCH = 1 << 9
     REGISTER = 1 << 10
+    QUERY = 1 << 11
 
 
 STAGE_LABELS: dict[Stage, str] = {
@@ -47,6 +48,7 @@ STAGE_LABELS: dict[Stage, str] = {
     Stage.OUTLETS: "银行信息维护 outlet maintenance",
     Stage.MATCH: "对接 matching",
     Stage.REGISTER: "单证登记 document registration",
+    Stage.QUERY: "信用信息查证 credit-information query",
 }
 
 
@@ -62,6 +64,7 @@ class Scenario(IntEnum):
     TAX_PAYMENT = 5
     FREIGHT_PAYMENT = 6
     CAPITAL_PAYMENT = 7
+    CREDIT_QUERY = 8
 
 
 FINANCING_STAGES = (
@@ -94,6 +97,12 @@ SCENARIO_TABLE: dict[tuple[Scenario, ParticipantKind], Stage] = {
     (Scenario.TAX_PAYMENT, ParticipantKind.BANK): Stage.VERIFY | Stage.STATISTICS,
     (Scenario.FREIGHT_PAYMENT, ParticipantKind.BANK): Stage.VERIFY | Stage.STATISTICS,
     (Scenario.CAPITAL_PAYMENT, ParticipantKind.BANK): Stage.VERIFY | Stage.STATISTICS,
+    # Credit matching and credit-information query (issue 11): the firm opens each service by
+    # its signed consent (SERVICE); the query consent's scope is what the bank may query.
+    (Scenario.CREDIT_MATCH, ParticipantKind.BANK): (
+        Stage.SERVICE | Stage.OUTLETS | Stage.MATCH | Stage.ACCEPT
+    ),
+    (Scenario.CREDIT_QUERY, ParticipantKind.BANK): Stage.SERVICE | Stage.QUERY,
 }
 
 
@@ -159,6 +168,52 @@ class DocumentStatus(IntEnum):
     FREE = 1
     PARTLY_USED = 2
     FULLY_USED = 3
+
+
+# Credit information and credit matching (issue 11) ----------------------------------------------
+
+
+class CreditScope(IntFlag):
+    """Credit-information scope bits a firm grants a bank with its consent (信用信息授权范围)."""
+
+    BASIC = 1 << 0  # basic data
+    TRADE = 1 << 1  # trade credit: export volumes, financing history
+    REGULATORY = 1 << 2  # regulatory credit: FX classification, penalties
+    ALL = BASIC | TRADE | REGULATORY
+
+
+class QueryOutcome(IntEnum):
+    """A credit-information query's outcome; every query is recorded on chain, refused or not."""
+
+    AUTHORISED = 0
+    NOT_AUTHORISED = 1  # no live authorisation: never granted, or revoked
+    EXPIRED = 2
+    OUT_OF_SCOPE = 3
+    FIRM_INACTIVE = 4
+
+
+class CreditState(IntEnum):
+    """A credit request's states (融资授信银企对接)."""
+
+    REQUESTED = 1
+    MATCHED = 2
+    ACCEPTED = 3
+    GRANTED = 4
+    DECLINED = 5
+
+
+class CreditPurpose(IntEnum):
+    WORKING_CAPITAL = 1
+    TRADE_FINANCE = 2
+    EQUIPMENT = 3
+    OTHER = 4
+
+
+class DeclineReason(IntEnum):
+    CREDIT_RISK = 1
+    INCOMPLETE_INFORMATION = 2
+    OUTSIDE_POLICY = 3
+    OTHER = 4
 
 
 MAX_CITED = 20

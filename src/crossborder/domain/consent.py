@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInput
-from .codes import Scenario
+from .codes import CreditScope, Scenario
+
+__all__ = ["CreditScope", "ServiceConsent"]
 
 DOMAIN_NAME = "crossborder consortium"
 DOMAIN_VERSION = "1"
@@ -32,15 +34,6 @@ EIP712_DOMAIN_FIELDS = [
     {"name": "chainId", "type": "uint256"},
     {"name": "verifyingContract", "type": "address"},
 ]
-
-
-class CreditScope:
-    """Credit-information scope bits a firm grants with its consent (信用信息授权范围)."""
-
-    BASIC = 1 << 0  # basic data
-    TRADE = 1 << 1  # trade credit: export volumes, financing history
-    REGULATORY = 1 << 2  # regulatory credit: FX classification, penalties
-    ALL = BASIC | TRADE | REGULATORY
 
 
 @dataclass(frozen=True)

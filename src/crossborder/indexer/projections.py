@@ -1543,6 +1543,8 @@ RAW_ONLY = frozenset(
 
 def all_projections(scenarios: Mapping[str, int]) -> list[Projection]:
     """Every projection, given each scenario contract's address (lowercase) and scenario code."""
+    from .credit_projections import credit_projections  # it builds on this module's bases
+
     return [
         Participants(),
         Operators(),
@@ -1572,6 +1574,7 @@ def all_projections(scenarios: Mapping[str, int]) -> list[Projection]:
         ReviewPeriods(),
         SampledPayments(),
         PaymentReviews(),
+        *credit_projections(),
         PolicyFinancingTotals(),  # last: derived from the rows the others wrote
     ]
 

@@ -91,13 +91,14 @@ ProgressCallback = Callable[[Progress], None]
 
 def deployed_contracts(deployment: Deployment) -> list[tuple[str, str]]:
     """Every contract of the deployment as ``(compiled name, address)``: the consortium, the
-    ledger, each scenario of its ``scenarios`` map (two scenarios may be one contract) and each
-    payment scenario of its ``payments`` map."""
+    ledger, each scenario of its ``scenarios`` map (two scenarios may be one contract), each
+    payment scenario of its ``payments`` map and its ``services`` (credit query and matching)."""
     return [
         ("Consortium", deployment.consortium),
         ("DocumentLedger", deployment.ledger),
         *((s.contract, s.address) for s in deployment.scenarios.values()),
         *((s.contract, s.address) for s in deployment.payments.values()),
+        *((s.contract, s.address) for s in deployment.services.values()),
     ]
 
 

@@ -597,6 +597,96 @@ payment_reviews = Table(
     Column("day", DAY, nullable=False),
 )
 
+# -- credit-information query and credit matching --------------------------------------
+
+# Every credit-information query a bank recorded (``CreditQueried``), authorised (outcome 0) or
+# refused with its reason: the regulator's audit of who looked at whom.
+credit_queries = Table(
+    "credit_queries",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("query_id", BigInteger, nullable=False),
+    Column("bank", HEX32, nullable=False),
+    Column("firm", HEX32, nullable=False),
+    Column("scope", SmallInteger, nullable=False),
+    Column("outcome", SmallInteger, nullable=False),
+    Column("by", ADDRESS, nullable=False),
+    Column("tx_hash", HEX32, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("day", DAY, nullable=False),
+)
+Index("ix_credit_queries_bank", credit_queries.c.bank)
+
+# A bank's outlets that handle credit: public bank data (name, region, contact).
+credit_outlets = Table(
+    "credit_outlets",
+    metadata,
+    Column("contract", ADDRESS, primary_key=True),
+    Column("outlet_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("bank", HEX32, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("region", Integer, nullable=False),
+    Column("contact", String(64), nullable=False),
+    Column("open", Boolean, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("updated_block", BigInteger, nullable=False),
+)
+
+# Credit requests and where each stands; times in unix seconds (NULL until the step happens).
+credit_requests = Table(
+    "credit_requests",
+    metadata,
+    Column("contract", ADDRESS, primary_key=True),
+    Column("request_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("firm", HEX32, nullable=False),
+    Column("bank", HEX32, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", SmallInteger, nullable=False),
+    Column("purpose", SmallInteger, nullable=False),
+    Column("region", Integer, nullable=False),
+    Column("outlet_id", BigInteger, nullable=False),
+    Column("state", SmallInteger, nullable=False),
+    Column("requested_at", BigInteger, nullable=False),
+    Column("requested_day", DAY, nullable=False),
+    Column("matched_at", BigInteger),
+    Column("accepted_at", BigInteger),
+    Column("decided_at", BigInteger),
+    Column("granted", BigInteger, nullable=False),
+    Column("term_days", Integer, nullable=False),
+    Column("reason", SmallInteger, nullable=False),
+    Column("updated_block", BigInteger, nullable=False),
+)
+Index("ix_credit_requests_bank", credit_requests.c.bank)
+
+# Regulatory credit the regulator maintains off chain (no event makes it; a re-index keeps it):
+# each firm's FX classification (A/B/C) and its penalties.
+fx_classifications = Table(
+    "fx_classifications",
+    metadata,
+    Column("firm", HEX32, primary_key=True),
+    Column("classification", String(1), nullable=False),
+    Column("since_day", DAY, nullable=False),
+    Column("updated_by", ADDRESS, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+fx_penalties = Table(
+    "fx_penalties",
+    metadata,
+    Column("penalty_id", Integer, primary_key=True, autoincrement=True),
+    Column("firm", HEX32, nullable=False),
+    Column("day", DAY, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", SmallInteger, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("recorded_by", ADDRESS, nullable=False),
+    Column("recorded_at", BigInteger, nullable=False),
+)
+Index("ix_fx_penalties_firm", fx_penalties.c.firm)
+# A firm's credit profile reads its financings and verification attempts by firm.
+Index("ix_financings_firm", financings.c.firm)
+Index("ix_verification_attempts_firm", verification_attempts.c.firm)
+
 ENTITY_TABLES = (
     participants,
     operators,
@@ -614,6 +704,8 @@ ENTITY_TABLES = (
     claims,
     qualified_firms,
     review_periods,
+    credit_outlets,
+    credit_requests,
 )
 FACT_TABLES = (
     financing_states,
@@ -628,5 +720,6 @@ FACT_TABLES = (
     invoice_tags,
     sampled_payments,
     payment_reviews,
+    credit_queries,
 )
 PROJECTION_TABLES = ENTITY_TABLES + FACT_TABLES

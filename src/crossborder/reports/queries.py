@@ -662,3 +662,14 @@ REPORTS: dict[str, Callable[[Connection, Scope, Filters, Names], Report]] = {
     "invoice-tags": invoice_tags,
     "post-review": post_review,
 }
+
+
+def _credit_reports() -> None:
+    """The credit reports (issue 11), in their own module that builds on this one's helpers."""
+    from .credit import credit_funnel, credit_queries
+
+    REPORTS["credit-queries"] = credit_queries
+    REPORTS["credit-funnel"] = credit_funnel
+
+
+_credit_reports()

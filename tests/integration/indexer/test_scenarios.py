@@ -260,7 +260,9 @@ def test_two_scenarios_of_one_contract_in_the_deployment_file(
         contract=RECEIVABLES, address=later.second, block=later.before
     )
     deployment = world.deployment.model_copy(update={"scenarios": scenarios})
-    assert len(deployment.contracts) < len(scenarios) + len(deployment.payments) + 2
+    assert len(deployment.contracts) < (
+        len(scenarios) + len(deployment.payments) + len(deployment.services) + 2
+    )
     url = f"sqlite:///{tmp_path / 'two.sqlite'}"
     store = Store(url)
     indexer = Indexer(world.rpc, deployment, world.abis, store, IndexerConfig())

@@ -1109,6 +1109,7 @@ def story(world: World, rng: random.Random, steps: int, declarations: int = 10) 
             void_and_correct(world, rng)
             force_release(world, rng)
             consents(world, rng)
+            credit_story(world, rng)
         if step == 3 * steps // 4 and steps >= 100:
             policy_story(world, rng)
             logistics_story(world, rng)
@@ -1129,6 +1130,95 @@ def story(world: World, rng: random.Random, steps: int, declarations: int = 10) 
         int(Scenario.RECEIVABLES),
         int(Stage.STATISTICS | Stage.SERVICE),
     )
+
+
+# -- credit-information query and credit matching (issue 11) -------------------------------------
+
+CREDIT_QUERY, CREDIT_MATCHING = "CreditQuery", "CreditMatching"
+
+
+def credit_story(world: World, rng: random.Random) -> None:
+    """Firms authorise banks for random scopes and open the credit service; banks query (some
+    refused: no authorisation, out of scope), keep outlets (one updated, one closed), and match,
+    accept, grant or decline the firms' requests over hours."""
+    heads = [b for b in world.banks if b.head == b.id]
+    for bank in heads:
+        for scenario in (Scenario.CREDIT_QUERY, Scenario.CREDIT_MATCH):
+            world.admin(
+                CONSORTIUM, "set_roles", bank.opener.address, int(scenario), int(Stage.SERVICE)
+            )
+        world.admin(
+            CONSORTIUM,
+            "set_roles",
+            bank.ops[Stage.APPLY].address,
+            int(Scenario.CREDIT_QUERY),
+            int(Stage.QUERY),
+        )
+        officer = bank.ops[Stage.ACCEPT].address
+        stages = Stage.OUTLETS | Stage.MATCH | Stage.ACCEPT
+        world.admin(CONSORTIUM, "set_roles", officer, int(Scenario.CREDIT_MATCH), int(stages))
+    for firm in world.firms:
+        bank = rng.choice(heads)
+        agreed = replace(
+            consent(world, bank, firm, rng.getrandbits(64), Scenario.CREDIT_QUERY)[0],
+            scope=rng.choice([1, 2, 3, 4, 6, 7]),
+        )
+        signature = firm.account.sign_typed_data(
+            agreed.typed_data(CHAIN_ID, world.deployment.consortium)
+        )
+        world.contracts.send(bank.opener, CONSORTIUM, "open_service", agreed.as_tuple(), signature)
+        for b in heads:
+            open_service(world, b, firm, rng.getrandbits(64), Scenario.CREDIT_MATCH)
+    for _ in range(12):
+        bank, firm = rng.choice(heads), rng.choice(world.firms)
+        scope = rng.choice([1, 2, 4, 7])
+        world.contracts.send(
+            bank.ops[Stage.APPLY], CREDIT_QUERY, "record_query", _id(firm.id), scope
+        )
+    outlets: dict[str, list[int]] = {}
+    for bank in heads:
+        keeper = bank.ops[Stage.ACCEPT]
+        for region in (350200, 370200):
+            receipt = world.contracts.send(
+                keeper, CREDIT_MATCHING, "add_outlet", f"{bank.name} {region}", region, "400-000"
+            )
+            outlet_id = world.contracts.events(receipt, CREDIT_MATCHING, "OutletUpdated")[0][
+                "outlet_id"
+            ]
+            outlets.setdefault(bank.id, []).append(outlet_id)
+        first, second = outlets[bank.id]
+        world.contracts.send(
+            keeper, CREDIT_MATCHING, "update_outlet", first, f"{bank.name} main", 350200, "400-001"
+        )
+        world.contracts.send(keeper, CREDIT_MATCHING, "close_outlet", second)
+    for _ in range(8):
+        bank, firm = rng.choice(heads), rng.choice(world.firms)
+        desk = bank.ops[Stage.ACCEPT]
+        units = rng.randrange(1, 500) * 1_000_00
+        receipt = world.contracts.send(
+            firm.account,
+            CREDIT_MATCHING,
+            "request_credit",
+            _id(bank.id),
+            units,
+            rng.choice([840, 156]),
+            rng.randint(1, 4),
+            0,
+            rng.choice([350200, 610100]),
+        )
+        rid = world.contracts.events(receipt, CREDIT_MATCHING, "CreditRequested")[0]["request_id"]
+        ending = rng.choice(["open", "matched", "accepted", "granted", "declined"])
+        if ending == "open":
+            continue
+        advance(world, rng, 30)
+        world.contracts.send(desk, CREDIT_MATCHING, "match_request", rid, outlets[bank.id][0])
+        if ending in ("accepted", "granted"):
+            advance(world, rng, 30)
+            world.contracts.send(desk, CREDIT_MATCHING, "accept", rid)
+        if ending == "granted":
+            world.contracts.send(desk, CREDIT_MATCHING, "grant", rid, units // 2, 180)
+        elif ending == "declined":
+            world.contracts.send(desk, CREDIT_MATCHING, "decline", rid, rng.randint(1, 4))
 
 
 def money(units: int, code: str) -> Decimal:

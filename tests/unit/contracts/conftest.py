@@ -52,7 +52,7 @@ EXPORT = DocumentType.EXPORT_DECLARATION
 WAYBILL = DocumentType.RAIL_WAYBILL
 LADING = DocumentType.BILL_OF_LADING
 # A scenario the table has no row for yet: a new scenario's stand-in in tests of `define_roles`.
-ROWLESS = next(s for s in Scenario if all(row[0] != s for row in SCENARIO_TABLE))
+ROWLESS = next(s for s in range(256) if all(row[0] != s for row in SCENARIO_TABLE))
 
 
 # Which document types each kind of data provider may register (`DocumentLedger._may_register`).
@@ -463,3 +463,25 @@ def advance(receivables, bank: Bank, financing_id: int, state: FinancingState) -
             disbursed = receivables.financing(financing_id).disbursed
             receivables.register_repayment(financing_id, disbursed, sender=bank.repayer)
     assert receivables.financing(financing_id).state == state
+
+
+################################################################
+#       CREDIT QUERY AND CREDIT MATCHING (issue 11)            #
+################################################################
+
+
+@pytest.fixture(scope="module")
+def desks(consortium, regulator, accounts, bank_a, bank_b):
+    from .credit import credit_desks  # credit.py imports this module's helpers
+
+    return credit_desks(consortium, regulator, accounts, bank_a, bank_b)
+
+
+@pytest.fixture(scope="module")
+def desk_a(desks):
+    return desks[0]
+
+
+@pytest.fixture(scope="module")
+def desk_b(desks):
+    return desks[1]
