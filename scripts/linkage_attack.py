@@ -10,6 +10,8 @@ to link each firm to another bank's
 * financings (``FinancingApplied``, directly or through the documents its holds cite),
 * services and consents (``ServiceUpdated``, ``ConsentRevoked``, the consent in calldata),
 * failed verification attempts (``VerificationFailed``, directly or through the document),
+* payments (``PaymentRegistered``, directly or through the filing held or the invoices tagged),
+* credit-information queries (``CreditQueried``) and credit requests (``CreditRequested``),
 
 using the ledger's own ``is_owned_by`` view as an oracle on every registered document and
 candidate, and a raw scan of every 32-byte word of every log and calldata for a candidate id.
@@ -42,7 +44,7 @@ from crossborder.services.platform import Platform
 
 LEDGER = "DocumentLedger"
 CONSORTIUM = "Consortium"
-CATEGORIES = ("financing", "service", "consent", "failure")
+CATEGORIES = ("financing", "service", "consent", "failure", "payment", "query", "credit")
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,9 @@ def attack(platform: Platform, me: bytes, candidates: Mapping[bytes, str]) -> Fi
         if event.name == "AmountHeld":
             key = (event.args["scenario"].lower(), event.args["financing_id"])
             cited[key].add(event.args["fingerprint"])
+        elif event.name == "DocumentsTagged":
+            key = (event.args["scenario"].lower(), event.args["payment_id"])
+            cited[key].update(event.args["fingerprints"])
 
     def note(category: str, name: str, tx: str, uscc: str | None, via: str) -> None:
         if uscc is not None:
@@ -139,6 +144,17 @@ def attack(platform: Platform, me: bytes, candidates: Mapping[bytes, str]) -> Fi
         elif event.name == "ServiceUpdated" and args["bank"] != me:
             findings.targets["service"] += 1
             note("service", event.name, tx, candidates.get(args["firm"]), "firm id")
+        elif event.name == "PaymentRegistered" and args["bank"] != me:
+            findings.targets["payment"] += 1
+            note("payment", event.name, tx, candidates.get(args["payer"]), "payer id")
+            for fingerprint in cited[(log.address.lower(), args["payment_id"])]:
+                note("payment", event.name, tx, owner_of.get(fingerprint), "paid document")
+        elif event.name == "CreditQueried" and args["bank"] != me:
+            findings.targets["query"] += 1
+            note("query", event.name, tx, candidates.get(args["firm"]), "firm id")
+        elif event.name == "CreditRequested" and args["bank"] != me:
+            findings.targets["credit"] += 1
+            note("credit", event.name, tx, candidates.get(args["firm"]), "firm id")
         elif event.name == "ConsentRevoked":
             findings.targets["consent"] += 1
             note("consent", event.name, tx, candidates.get(args["firm"]), "firm id")
