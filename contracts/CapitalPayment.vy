@@ -24,9 +24,11 @@
            smaller key was left out is checked off chain from events alone
            (`scripts/verify_sample.py`).
         4. `record_review` records each sampled payment's outcome.
-@dev On a permissioned chain the block sealer could try several blocks to
-     steer the hash; the regulator is not a sealer. A commit-reveal seed
-     would bind the regulator alone and would not remove this either.
+@dev On a permissioned chain the sealer of the seed block could try several
+     blocks to steer the hash (or withhold its block, losing its turn). On
+     the consortium network every institution's node seals, the regulator's
+     too; a commit-reveal seed would bind the regulator alone and would not
+     remove a sealer's influence either.
 """
 
 from .interfaces import IConsortium

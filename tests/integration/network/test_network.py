@@ -37,7 +37,8 @@ pytestmark = pytest.mark.integration
 CLI = (sys.executable, "-c", "from crossborder.cli.main import cli; cli()")
 
 FIRM = next(iter(FIRMS.values()))
-DEMO_ACCOUNTS = 20  # besides the regulator: customs, two banks' operators, firms, insurer, rail
+DEMO_ACCOUNTS = 25  # besides the regulator: customs, two banks' operators, firms, insurer, rail,
+# the tax bureau, the payment tellers and the credit officers
 # The load while a sealer is killed: rounds of registrations (3 per transaction) and applications.
 ROUNDS, PER_ROUND = 6, 18
 _numbers = itertools.count(520_120_260_000_000_001)

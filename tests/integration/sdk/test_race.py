@@ -40,7 +40,8 @@ def test_concurrent_banks_never_overfinance(anvil, tmp_path):
     # Two more banks, one applicant each, to make four racers.
     admin = ConsortiumAdmin(platform, signers[0])
     for i in range(EXTRA_BANKS):
-        applicant, opener = signers[24 + 2 * i], signers[25 + 2 * i]
+        # After every demo signer (the credit officers are 24 and 25).
+        applicant, opener = signers[26 + 2 * i], signers[27 + 2 * i]
         uscc = make_uscc(f"9144030019220{i:04d}")
         admin.onboard(
             uscc,
