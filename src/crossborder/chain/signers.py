@@ -143,6 +143,11 @@ def write_keystore(
     """
     local = account._account if isinstance(account, LocalSigner) else account
     keystore = Account.encrypt(local.key, passphrase, kdf=kdf, iterations=iterations)
+    # eth-keyfile writes the AES-CTR IV as an integer's bytes, so one keystore in 256 gets a
+    # 15-byte IV that geth refuses with a panic ("bad IV length"); the zero-padded IV is the same
+    # counter for every reader.
+    params = keystore["crypto"]["cipherparams"]
+    params["iv"] = params["iv"].rjust(32, "0")
     path = Path(path)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

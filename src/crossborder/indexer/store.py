@@ -329,9 +329,14 @@ class Store:
             ).all()
         return [(r.number, r.hash) for r in rows]
 
-    def event_count(self) -> int:
+    def event_count(self, up_to_block: int | None = None) -> int:
+        """Events stored, or those in blocks up to ``up_to_block`` (to compare two indexes that
+        stopped at different heads)."""
+        query = select(func.count()).select_from(s.raw_events)
+        if up_to_block is not None:
+            query = query.where(s.raw_events.c.block_number <= up_to_block)
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(s.raw_events)).scalar_one())
+            return int(conn.execute(query).scalar_one())
 
     def undecoded_count(self) -> int:
         """Logs of the platform's contracts kept undecoded (no known event matched them)."""

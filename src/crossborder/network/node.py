@@ -262,11 +262,17 @@ class GethNode:
         )
 
     def log_tail(self, lines: int = 3) -> str:
+        """The log's last lines, or geth's own reason when it died of one (a panic's or a fatal
+        error's first line: the tail of a panic is a stack trace)."""
         try:
             text = self.layout.log_file(self.name).read_text(errors="replace")
         except OSError:
             return "(no log)"
-        return " | ".join(text.strip().splitlines()[-lines:])
+        logged = text.strip().splitlines()
+        for line in logged:
+            if line.startswith(("panic:", "Fatal:", "fatal error:")):
+                return line
+        return " | ".join(logged[-lines:])
 
     def _recorded_pid(self) -> int | None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import threading
@@ -327,6 +328,24 @@ def test_keystore_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         LocalSigner.from_keystore(path, "wrong")
     with pytest.raises(InvalidInput, match="not overwriting"):
         write_keystore(signer, path, "other")
+
+
+def test_a_keystore_iv_with_a_leading_zero_byte_keeps_its_16_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """eth-keyfile drops an IV's leading zero byte (one keystore in 256), which geth refuses
+    with a panic at start; the keystore written keeps all 16 bytes and still opens."""
+    import eth_keyfile.keyfile
+
+    def random_bytes(n: int) -> bytes:
+        return b"\x00" + b"\x5a" * (n - 1)
+
+    monkeypatch.setattr(eth_keyfile.keyfile.Random, "get_random_bytes", random_bytes)
+    signer = dev_signers(CHAIN_ID, 4, devnet=True)[3]
+    path = write_keystore(signer, tmp_path / "key.json", "s3cret", kdf="pbkdf2", iterations=2)
+    iv = json.loads(path.read_text())["crypto"]["cipherparams"]["iv"]
+    assert iv == "00" + "5a" * 15
+    assert LocalSigner.from_keystore(path, "s3cret").address == signer.address
 
 
 # -- sender ---------------------------------------------------------------------------------------

@@ -148,3 +148,15 @@ def test_a_taken_port_starts_nothing(layout: Layout) -> None:
         with pytest.raises(NetworkError, match=f"node3: \\[{taken}\\].*nothing started"):
             net.start()
     assert not any(s.running or s.expected for s in net.status())
+
+
+def test_a_node_that_died_says_why_in_one_line(layout: Layout) -> None:
+    """A geth panic ends in a stack trace: the reason shown is the panic's own line."""
+    spec = layout.load()
+    node = GethNode(layout, spec, spec.nodes[0], Path("/bin/false"))
+    log = layout.log_file(node.name)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("INFO starting\nINFO more\nINFO last\n")
+    assert node.log_tail() == "INFO starting | INFO more | INFO last"
+    log.write_text("INFO starting\npanic: bad IV length\n\ngoroutine 1 [running]:\n\tmain.go:1\n")
+    assert node.log_tail() == "panic: bad IV length"
