@@ -204,8 +204,35 @@ class Platform:
         """
         if not requests:
             return []
+        return self.confirm_events(
+            self.sender.send_many(list(requests)), contract, events, progress
+        )
+
+    def confirm_events(
+        self,
+        hashes: Sequence[str],
+        contract: str,
+        events: Sequence[str],
+        progress: Callable[[list[int]], None] | None = None,
+    ) -> list[DecodedEvent]:
+        """Waits for transactions already sent and confirms each through the event it must emit
+        (the waiting half of ``send_confirmed``, for callers that send in waves while the node
+        mines the waves before).
+
+        Args:
+            hashes: The transactions, as ``send_many`` returned them.
+            progress: Called with the positions of the hashes found mined, round by round.
+
+        Returns:
+            The confirming event of each transaction, in order, with its log.
+
+        Raises:
+            CrossborderError: The typed error of the first transaction that reverted.
+        """
+        if not hashes:
+            return []
         sender = self.sender
-        hashes = sender.send_many(list(requests))
+        hashes = list(hashes)
         position = {h: i for i, h in enumerate(hashes)}
         report = None if progress is None else lambda done: progress([position[h] for h in done])
         mined = sender.wait_mined(hashes, on_mined=report)

@@ -207,6 +207,44 @@ def test_bad_input_rejected_before_anything_is_signed(platform, consortium):
     assert again.skipped == ((d.number, SkipReason.ALREADY_REGISTERED),)
 
 
+def test_a_large_registration_goes_out_in_waves_and_skips_what_is_there(
+    platform, consortium, monkeypatch
+):
+    """Each wave is screened and sent while the ones before it are mined: documents a wave
+    finds on the ledger are skipped, every other one lands once, and progress adds up."""
+    from crossborder.services import documents
+
+    customs, _bank_a, _ = consortium
+    monkeypatch.setattr(documents, "WAVE_DOCUMENTS", 40)
+    registry = DocumentRegistry(platform, customs)
+    numbers = [str(next(_numbers)) for _ in range(130)]
+    batch = [
+        Declaration(
+            number=n, export_date=dt.date(2026, 11, 1), exporter=FIRM_1, amount=usd("10.00")
+        )
+        for n in numbers
+    ]
+    early = registry.register_declarations(batch[50:55])  # in the second wave
+    assert early.documents == 5
+    sends = []
+    send_many = platform.sender.send_many
+    monkeypatch.setattr(
+        platform.sender,
+        "send_many",
+        lambda requests: sends.append(len(requests)) or send_many(requests),
+    )
+    seen = []
+    result = registry.register_declarations(batch, batch_size=15, progress=seen.append)
+    # Waves of 30 (two batches of 15); the second wave finds 5 of its 30 registered already.
+    assert sends == [2, 2, 2, 2, 1]
+    assert result.documents == 125 and result.transactions == 9 and sum(seen) == 125
+    assert sorted(result.skipped) == sorted(
+        (n, SkipReason.ALREADY_REGISTERED) for n in numbers[50:55]
+    )
+    infos = Screening(platform).declarations(numbers)
+    assert all(info.face == usd("10.00") for info in infos)
+
+
 def test_apply_many_refuses_before_signing_when_access_is_missing(platform, consortium):
     customs, bank_a, _ = consortium
     d = declare(platform, customs, amount="100.00")
