@@ -11,9 +11,11 @@ the node's per-block work, so 200 calls in one sequential batch took 24 s, in ba
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..chain.abi import DecodedEvent
 from ..chain.codec import decode_uint256_array, encode_document_row, encode_static_array_call
@@ -34,6 +36,7 @@ MAX_REGISTER = 500
 QUERY_BATCH = 2000  # fingerprints per call: the ledger's limit
 QUERY_CALLS_PER_REQUEST = 25  # calls per JSON-RPC batch
 QUERY_CONNECTIONS = 4  # batches in flight at once
+QUERY_GROUP = QUERY_BATCH * QUERY_CALLS_PER_REQUEST  # fingerprints per JSON-RPC batch
 # Documents screened, signed and sent at a time while the node mines those sent before.
 WAVE_DOCUMENTS = 10_000
 # Measured: 26,600 gas a document in a batch of 100; the margin covers larger batches.
@@ -314,27 +317,57 @@ def screen_words(
     platform: Platform, doc_type: DocumentType, fingerprints: Sequence[bytes]
 ) -> list[int]:
     """The ledger's packed word of each document of ``doc_type`` (0 for an unknown one)."""
-    if not fingerprints:
-        return []
+    groups = (
+        fingerprints[start : start + QUERY_GROUP]
+        for start in range(0, len(fingerprints), QUERY_GROUP)
+    )
+    return [word for _, words in screen_groups(platform, doc_type, groups) for word in words]
+
+
+def screen_groups(
+    platform: Platform, doc_type: DocumentType, groups: Iterable[Sequence[bytes]]
+) -> Iterator[tuple[Sequence[bytes], list[int]]]:
+    """Each group of fingerprints with the ledger's words for it, in order.
+
+    Each group (up to ``QUERY_GROUP``) goes to the node in one JSON-RPC batch as soon as the
+    iterable yields it, so a caller that computes the fingerprints lazily (from numbers)
+    computes the next group while the node reads the ones before; at most
+    ``QUERY_CONNECTIONS`` batches are in flight.
+    """
+    iterator = iter(groups)
+    first = next(iterator, None)
+    if first is None:
+        return
+    second = next(iterator, None)
+    try:
+        if second is None:  # one batch: no thread needed
+            yield first, _decode_words(platform.rpc.batch(_screen_calls(platform, doc_type, first)))
+            return
+        pool = _query_pool()
+        pending = []
+        for group in itertools.chain((first, second), iterator):
+            calls = _screen_calls(platform, doc_type, group)
+            pending.append((group, pool.submit(platform.rpc.batch, calls)))
+        for group, future in pending:
+            yield group, _decode_words(future.result())
+    except RpcError as error:
+        raise from_revert(revert_reason(error)) from None
+
+
+def _screen_calls(
+    platform: Platform, doc_type: DocumentType, fingerprints: Sequence[bytes]
+) -> list[tuple[str, list[Any]]]:
     selector = platform.abis[LEDGER].selector("documents")
     to = platform.address(LEDGER)
-    calls = []
+    calls: list[tuple[str, list[Any]]] = []
     for start in range(0, len(fingerprints), QUERY_BATCH):
         chunk = fingerprints[start : start + QUERY_BATCH]
         data = encode_static_array_call(selector, [int(doc_type)], list(chunk))
         calls.append(("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"]))
-    groups = [
-        calls[start : start + QUERY_CALLS_PER_REQUEST]
-        for start in range(0, len(calls), QUERY_CALLS_PER_REQUEST)
-    ]
-    try:
-        if len(groups) == 1:
-            answers = platform.rpc.batch(groups[0])
-        else:
-            parts = _query_pool().map(platform.rpc.batch, groups)
-            answers = [answer for part in parts for answer in part]
-    except RpcError as error:
-        raise from_revert(revert_reason(error)) from None
+    return calls
+
+
+def _decode_words(answers: Sequence[Any]) -> list[int]:
     words: list[int] = []
     for answer in answers:
         words.extend(decode_uint256_array(bytes.fromhex(answer[2:])))
@@ -372,9 +405,19 @@ class Screening:
         self.platform = platform
 
     def declarations(self, numbers: Sequence[str]) -> list[DocumentInfo]:
-        """Information about each export declaration, by number (fingerprinted locally)."""
-        fingerprints = [self.platform.fingerprints.declaration(n) for n in numbers]
-        return self.documents(DocumentType.EXPORT_DECLARATION, fingerprints)
+        """Information about each export declaration, by number (fingerprinted locally, a
+        group at a time while the node reads the groups before)."""
+        declaration = self.platform.fingerprints.declaration
+        groups = (
+            [declaration(n) for n in numbers[start : start + QUERY_GROUP]]
+            for start in range(0, len(numbers), QUERY_GROUP)
+        )
+        doc_type = DocumentType.EXPORT_DECLARATION
+        return [
+            document_info(doc_type, f, w)
+            for fingerprints, words in screen_groups(self.platform, doc_type, groups)
+            for f, w in zip(fingerprints, words, strict=True)
+        ]
 
     def documents(
         self, doc_type: DocumentType, fingerprints: Sequence[bytes]

@@ -280,8 +280,18 @@ def test_screening_over_several_connections_keeps_each_answer_in_place(
     sequential = Screening(platform).declarations(numbers)  # one batch: 15 < 2,000 per call
 
     monkeypatch.setattr(documents, "QUERY_BATCH", 2)
-    monkeypatch.setattr(documents, "QUERY_CALLS_PER_REQUEST", 2)
-    parallel = Screening(platform).declarations(numbers)  # 8 calls in 4 batches at once
+    monkeypatch.setattr(documents, "QUERY_GROUP", 4)  # two calls a batch
+    calls = []
+    batch = platform.rpc.batch
+    monkeypatch.setattr(platform.rpc, "batch", lambda c: calls.append(len(c)) or batch(c))
+    # Fingerprinted a group of 4 at a time, each group sent as soon as it is ready: 15
+    # numbers, 8 calls (of 2, 2, 2, 2, 2, 2, 2 and 1 fingerprints) in 4 batches.
+    parallel = Screening(platform).declarations(numbers)
+    assert calls == [2, 2, 2, 2]
+    fingerprints = [info.fingerprint for info in sequential]
+    assert Screening(platform).used(fingerprints) == [
+        i for i, info in enumerate(sequential) if info.used
+    ]
 
     assert parallel == sequential
     assert [info.face for info in parallel] == [faces.get(n) for n in numbers]
