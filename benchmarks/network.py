@@ -1,11 +1,14 @@
 """The platform on four institutions' geth nodes (Clique, 1 s blocks) against one Anvil, in the
 same run: registration documents/s, financing applications tx/s (SDK and a raw send loop), the
-SDK / raw ratio on four nodes, a killed node's catch-up time and each node's resident memory.
+SDK / raw ratio on four nodes, a killed node's catch-up time and each node's resident memory;
+then the national-scale figures of ``scale.py`` at ``--scale`` documents (registration, screening
+all of them, one application, a fresh index, memory) on both, with their ratios.
 
 All four nodes re-execute every block on this machine's cores: the four-node figures are a
 floor for four institutions on four machines.
 
     python benchmarks/network.py [--documents 20000] [--applications 400] [--rounds 3]
+        [--scale 100000]
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import scale
 from common import ACCOUNTS, Bench, Timer, bench_chain, row
+from rich.progress import Progress
 from throughput import applications as applications_for
 from throughput import baseline_desks, declarations, raw_round, sdk_round
 
@@ -26,7 +31,7 @@ from crossborder.chain.devnet import free_port
 from crossborder.demo import onboard
 from crossborder.domain.codes import Stage
 from crossborder.network import Network, find_geth, resident_memory
-from crossborder.services.documents import DocumentRegistry
+from crossborder.services.documents import MAX_REGISTER, DocumentRegistry
 
 MIB = 1024 * 1024
 NODES = 4
@@ -119,11 +124,55 @@ def failover(net: Network, bench: Bench, first: int) -> float:
     return timer.seconds
 
 
+def scale_figures(bench: Bench, size: int, rss: Callable[[], int]) -> dict[str, float]:
+    """``scale.py``'s figures at ``size`` documents on ``bench``'s chain (``rss``: the node
+    memory, in bytes; the largest node's on the network)."""
+    with Progress(transient=True) as progress, tempfile.TemporaryDirectory() as tmp:
+        seconds, _, registered = scale.register(bench, 0, size, progress, MAX_REGISTER)
+        if registered < size:
+            raise SystemExit(f"registration stalled at {registered:,} of {size:,} documents")
+        by_number, by_fingerprint = scale.screen(bench, size)
+        gas, latency = scale.apply_one(bench, size)
+        index_s, events, _ = scale.index(bench, f"sqlite:///{Path(tmp) / 'index.sqlite'}", progress)
+    return {
+        "register": seconds,
+        "number": by_number,
+        "fingerprint": by_fingerprint,
+        "gas": gas,
+        "latency": latency,
+        "index": index_s,
+        "events": events,
+        "rss": rss(),
+    }
+
+
+def scale_report(size: int, anvil: dict[str, float], net: dict[str, float]) -> None:
+    print(f"\nAt {size:,} documents (scale.py's steps): one Anvil / four nodes / ratio")
+    rows = [
+        ("register from empty (SDK, 500 a transaction)", "register", "{:.1f} s"),
+        ("screen all by number: Screening.declarations", "number", "{:.2f} s"),
+        ("screen all by fingerprint: Screening.used", "fingerprint", "{:.2f} s"),
+        ("one application: gas", "gas", "{:,.0f}"),
+        ("one application: latency (median of 5)", "latency", "{:.2f} s"),
+        ("index: fresh catch-up from the deployment block", "index", "{:.1f} s"),
+        ("node resident memory (largest node)", "rss", "{:,.0f} B"),
+    ]
+    for label, key, fmt in rows:
+        a, n = anvil[key], net[key]
+        if key == "rss":
+            a, n, fmt = a / MIB, n / MIB, "{:,.0f} MiB"
+        ratio = f"{n / a:.2f}x" if a else "-"
+        row(label, f"{fmt.format(a)} / {fmt.format(n)}", ratio)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--documents", type=int, default=20_000)
     parser.add_argument("--applications", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--scale", type=int, default=100_000, help="documents for the scale figures (0: none)"
+    )
     args = parser.parse_args()
     docs, n, rounds = args.documents, args.applications, args.rounds
     apps_first = 10 * docs
@@ -132,6 +181,11 @@ def main() -> None:
         anvil_registration = registration_rate(anvil, 0, docs)
         anvil_raw, anvil_sdk = application_rates(anvil, apps_first, n, rounds)
         anvil_rss = resident_memory(anvil.devnet.pid or 0)
+    if args.scale:  # Anvil without history, as scale.py runs it
+        with bench_chain(block_time=1.0, anvil_args=["--prune-history"]) as anvil:
+            anvil_scale = scale_figures(
+                anvil, args.scale, lambda: resident_memory(anvil.devnet.pid or 0) or 0
+            )
 
     with bench_network() as (net, bench):
         net_registration = registration_rate(bench, 0, docs)
@@ -139,6 +193,11 @@ def main() -> None:
         behind, catch_up_seconds = catch_up(net, bench, 20 * docs, 2_000)
         failover_seconds = failover(net, bench, 30 * docs)
         memory = [(s.name, s.rss) for s in net.status()]
+    if args.scale:
+        with bench_network() as (net, bench):
+            net_scale = scale_figures(
+                bench, args.scale, lambda: max(s.rss or 0 for s in net.status())
+            )
 
     print(
         f"Four institutions' geth nodes (Clique, 1 s blocks, one machine) vs one Anvil"
@@ -158,6 +217,8 @@ def main() -> None:
     for name, rss in memory:
         row(f"resident memory, {name}", "-" if rss is None else f"{rss / MIB:,.0f} MiB")
     row("resident memory, Anvil", "-" if anvil_rss is None else f"{anvil_rss / MIB:,.0f} MiB")
+    if args.scale:
+        scale_report(args.scale, anvil_scale, net_scale)
 
 
 if __name__ == "__main__":

@@ -308,13 +308,27 @@ def rpc_urls(urls: str | Sequence[str]) -> list[str]:
 
 
 def connect_rpc(
-    urls: str | Sequence[str], *, max_lag: int = MAX_HEAD_LAG, min_peers: int = 0
+    urls: str | Sequence[str],
+    *,
+    max_lag: int = MAX_HEAD_LAG,
+    min_peers: int = 0,
+    timeout: float = 30,
+    retries: int | None = None,
 ) -> RpcClient:
-    """A client of one endpoint, or a failing-over client of several (same chain)."""
+    """A client of one endpoint, or a failing-over client of several (same chain).
+
+    Args:
+        timeout: Seconds per request.
+        retries: Retries of a failed request on one endpoint (the client's default if None).
+    """
     found = rpc_urls(urls)
     if len(found) == 1:
-        return RpcClient(found[0])
-    return FailoverRpcClient(found, max_lag=max_lag, min_peers=min_peers)
+        if retries is None:
+            return RpcClient(found[0], timeout)
+        return RpcClient(found[0], timeout, retries=retries)
+    if retries is None:
+        return FailoverRpcClient(found, timeout, max_lag=max_lag, min_peers=min_peers)
+    return FailoverRpcClient(found, timeout, retries=retries, max_lag=max_lag, min_peers=min_peers)
 
 
 @dataclass(slots=True)

@@ -5,13 +5,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
 from rich.console import Console
 from rich.markup import escape
 
 from ..errors import CrossborderError, InvalidInput
+
+if TYPE_CHECKING:
+    from ..chain.rpc import RpcClient
+    from ..settings import Settings
 
 console = Console()
 # Errors and logs: a report written to stdout (``--format csv > out.csv``) stays clean.
@@ -74,15 +78,35 @@ def friendly(fn: F) -> F:
 
 
 def node_url(url: str) -> str:
-    """The node's URL, checked: JSON-RPC over HTTP(S) to a host.
+    """The node's URL, checked: JSON-RPC over HTTP(S) to a host (or several, comma-separated,
+    of one chain to fail over between).
 
     Raises:
         InvalidInput: Anything else (e.g. ``CROSSBORDER_RPC_URL=notaurl``).
     """
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise InvalidInput(
-            f"the node URL {url!r} is not an http(s):// URL with a host"
-            " (set CROSSBORDER_RPC_URL or --rpc-url, e.g. http://127.0.0.1:8545)"
-        )
+    from ..chain.rpc import rpc_urls
+
+    for part in rpc_urls(url):
+        parsed = urlparse(part)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise InvalidInput(
+                f"the node URL {part!r} is not an http(s):// URL with a host"
+                " (set CROSSBORDER_RPC_URL or --rpc-url, e.g. http://127.0.0.1:8545)"
+            )
     return url
+
+
+def node_rpc(
+    settings: Settings, url: str | None = None, *, timeout: float = 30, retries: int | None = None
+) -> RpcClient:
+    """A client of the node (``url``, else the settings'), failing over between several
+    comma-separated URLs of one chain by the settings' health rules."""
+    from ..chain.rpc import connect_rpc
+
+    return connect_rpc(
+        node_url(url or settings.rpc_url),
+        max_lag=settings.rpc_max_lag,
+        min_peers=settings.rpc_min_peers,
+        timeout=timeout,
+        retries=retries,
+    )

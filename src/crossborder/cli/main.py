@@ -23,7 +23,7 @@ from ..domain.codes import DocumentType
 from ..domain.documents import DOCUMENT_KINDS, document_fingerprint
 from ..errors import InvalidInput, NotDeployed
 from ..settings import Settings, get_settings
-from .common import console, friendly, node_url
+from .common import console, friendly, node_rpc
 from .credit import credit
 from .serve import DEFAULT_PORT
 
@@ -121,7 +121,7 @@ def keystore_address(path: Path) -> None:
 def deploy_cmd(keystore: Path | None) -> None:
     """Deploys the contracts; the deploying account becomes the regulator's admin."""
     settings = get_settings()
-    rpc = RpcClient(node_url(settings.rpc_url))
+    rpc = node_rpc(settings)
     _deploy(settings, rpc, _regulator(settings, rpc, keystore))
 
 
@@ -138,7 +138,7 @@ def _deploy(settings: Settings, rpc: RpcClient, regulator: Signer) -> None:
 
 
 def _ensure_deployed(settings: Settings) -> None:
-    rpc = RpcClient(node_url(settings.rpc_url))
+    rpc = node_rpc(settings)
     try:
         deployment = Deployment.load(settings.deployment_path, rpc.chain_id())
         if is_deployed(rpc, deployment):
@@ -343,7 +343,7 @@ def _indexer_job(settings: Settings) -> Callable[[threading.Event], None]:
     from ..indexer import Indexer, IndexerConfig, Store
 
     def follow(stop: threading.Event) -> None:
-        rpc = RpcClient(node_url(settings.rpc_url))
+        rpc = node_rpc(settings)
         store = Store(_store_url(settings))
         indexer: Indexer | None = None
         try:

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from ..errors import InvalidInput
 from ..settings import Settings, get_settings
-from .common import console, err_console, friendly, node_url
+from .common import console, err_console, friendly, node_rpc
 
 DEFAULT_PORT = 8600
 
@@ -105,7 +105,6 @@ def serve(
     from ..api.keyring import Keyring
     from ..api.store import GatewayStore
     from ..chain.idempotency import IdempotencyStore
-    from ..chain.rpc import connect_rpc
     from ..chain.sender import TransactionSender
     from ..services.platform import Platform
 
@@ -113,11 +112,7 @@ def serve(
     settings = get_settings()
     folder = _data_dir(settings, data)
     folder.mkdir(parents=True, exist_ok=True)
-    rpc = connect_rpc(  # one endpoint, or several of the chain to fail over between
-        [node_url(url) for url in settings.rpc_urls],
-        max_lag=settings.rpc_max_lag,
-        min_peers=settings.rpc_min_peers,
-    )
+    rpc = node_rpc(settings)  # one endpoint, or several of the chain to fail over between
     chain_id = rpc.chain_id()
     keyring = Keyring.dev(chain_id) if keystores is None else Keyring.from_keystores(keystores)
     sender = TransactionSender(
@@ -174,10 +169,9 @@ def token_issue(
     if keystores is not None:
         accounts = keystore_addresses(keystores)
     else:
-        from ..chain.rpc import RpcClient
         from ..chain.signers import dev_signers
 
-        chain_id = RpcClient(node_url(settings.rpc_url)).chain_id()
+        chain_id = node_rpc(settings).chain_id()
         accounts = {s.address.lower() for s in dev_signers(chain_id, 30)}
     if account.lower() not in accounts:
         raise InvalidInput(f"the gateway holds no key for {account}: no token issued")

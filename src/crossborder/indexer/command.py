@@ -22,9 +22,8 @@ from rich.progress import (
 
 from ..chain.abi import load_manifest
 from ..chain.deployment import Deployment
-from ..chain.rpc import RpcClient
 from ..cli.common import err_console as console
-from ..cli.common import friendly, node_url
+from ..cli.common import friendly, node_rpc, node_url
 from ..settings import get_settings
 from . import runner
 from .runner import Indexer, IndexerConfig
@@ -144,7 +143,7 @@ def index_cmd(
     )
     # A node that accepts but never answers must not outlast the bound either.
     timeout = 30.0 if follow else max(1.0, min(30.0, give_up_after / 2))
-    rpc = RpcClient(url, timeout=timeout, retries=1)
+    rpc = node_rpc(settings, url, timeout=timeout, retries=1)
     store = Store(db_url or settings.db_url or default_db_url(settings.devnet_dir))
     bar = BackfillBar(console.is_terminal if progress is None else progress)
     indexer = Indexer(rpc, deployment, abis, store, config, progress=bar)

@@ -60,7 +60,11 @@ def test_devnet_deploy_demo_query_index_report(env):
         assert "unknown" in waybill and "rail waybill" in waybill
         assert "保单融资代申请" in story and "物流融资代申请" in story
 
-        indexed = run(env, "index", "--once", "--no-progress")
+        # Two endpoints of the chain, the first one dead: the indexer fails over to the second.
+        dead_first = f"http://127.0.0.1:{free_port()},{env['CROSSBORDER_RPC_URL']}"
+        indexed = run(
+            {**env, "CROSSBORDER_RPC_URL": dead_first}, "index", "--once", "--no-progress"
+        )
         assert "checkpoint" in indexed.stdout + indexed.stderr
         names = str(Path(env["CROSSBORDER_DEVNET_DIR"]) / "demo-names.csv")
         report = run(

@@ -131,6 +131,9 @@ def test_report_with_a_malformed_deployment_file(env: dict[str, str], tmp_path: 
         ("ftp://127.0.0.1:1", ("query", "531020260000000123")),
         ("http://", ("query", "531020260000000123")),
         ("http://", ("index", "--once", "--no-progress")),
+        ("http://127.0.0.1:1,notaurl", ("index", "--once", "--no-progress")),
+        ("http://127.0.0.1:1,notaurl", ("deploy",)),
+        (" , ", ("query", "531020260000000123")),
     ],
     ids=lambda a: a if isinstance(a, str) else a[0],
 )
