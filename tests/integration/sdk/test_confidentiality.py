@@ -6,28 +6,20 @@ the consortium key) links all of them too. ``scripts/linkage_attack.py`` is the 
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 
-from crossborder.chain.signers import dev_signers
-from crossborder.demo import BANKS, FIRMS, onboard, run_story
-from crossborder.domain.codes import Scenario
+from crossborder.demo import BANKS, FIRMS
 from crossborder.domain.fingerprint import Fingerprinter
-from crossborder.domain.ids import DirectoryIds, ParticipantIds
-from crossborder.services.consortium import revoke_consent, sign_consent
-from crossborder.services.platform import Platform
-from crossborder.settings import DEVNET_CONSORTIUM_KEY, DEVNET_DIRECTORY_KEY
 
-from ..conftest import ACCOUNTS
+from .conftest import CONSORTIUM_KEY, DemoChain, run_demo
 
 pytestmark = pytest.mark.integration
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "linkage_attack.py"
-CONSORTIUM_KEY = DEVNET_CONSORTIUM_KEY.encode()
 REGISTER = {uscc: name for name, uscc in FIRMS.items()}
 
 
@@ -43,29 +35,8 @@ def _attack_module():
 ATTACK = _attack_module()
 
 
-def _demo(anvil, tmp_path: Path, ids: ParticipantIds) -> Platform:
-    """The demo story, then one firm revokes a consent it signed for Bank B (never submitted)."""
-    from crossborder.chain.rpc import RpcClient
-
-    rpc = RpcClient(anvil.url)
-    signers = dev_signers(rpc.chain_id(), ACCOUNTS)
-    platform = Platform.deploy(
-        rpc, signers[0], tmp_path / "deployment.json", CONSORTIUM_KEY, ids=ids
-    )
-    run_story(platform, signers, progress=lambda _: None)
-    demo = onboard(platform, signers)
-    uscc = next(iter(FIRMS.values()))
-    until = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
-    signed = sign_consent(
-        platform, demo.firms[uscc], uscc, BANKS["Bank B"], Scenario.RECEIVABLES, until
-    )
-    revoke_consent(platform, demo.firms[uscc], signed.consent.nonce)
-    return platform
-
-
-def test_a_member_bank_links_no_firm_while_the_directory_links_all(anvil, tmp_path) -> None:
-    directory = DirectoryIds(DEVNET_DIRECTORY_KEY.encode())
-    platform = _demo(anvil, tmp_path, directory)
+def test_a_member_bank_links_no_firm_while_the_directory_links_all(demo_chain: DemoChain) -> None:
+    platform, directory = demo_chain.platform, demo_chain.directory
     bank_a = directory.participant(BANKS["Bank A"])
 
     member = ATTACK.attack(platform, bank_a, ATTACK.member_candidates(CONSORTIUM_KEY, REGISTER))
@@ -85,7 +56,7 @@ def test_the_same_attack_reads_customers_off_ids_derived_from_the_uscc(anvil, tm
     """The platform's former ids (the consortium key's fingerprint of the USCC): every member can
     recompute them, and the attack links every other bank's event to its firm."""
     former = Fingerprinter(CONSORTIUM_KEY)
-    platform = _demo(anvil, tmp_path, former)
+    platform, _ = run_demo(anvil, tmp_path, former)
     bank_a = former.participant(BANKS["Bank A"])
 
     member = ATTACK.attack(platform, bank_a, ATTACK.member_candidates(CONSORTIUM_KEY, REGISTER))
