@@ -7,6 +7,7 @@ caller with ``eth_abi``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -15,6 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +31,7 @@ ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 MAX_BATCH_CALLS = 500
 # Anvil rejects request bodies over 2 MB with a bare "Invalid request".
 MAX_BATCH_BYTES = 1_000_000
+BATCH_CONNECTIONS = 4  # chunks of one batch in flight at once, at most (``batch(ahead=…)``)
 _RETRY_STATUS = frozenset({429, 502, 503, 504})
 _REASON_PATTERNS = (
     re.compile(r"reverted with reason string '(.*)'$", re.S),
@@ -177,21 +180,42 @@ class RpcClient:
             raise RpcError.from_object(answer["error"])
         return answer.get("result")
 
-    def batch(self, calls: Sequence[Call], *, return_errors: bool = False) -> list[Any]:
+    def batch(
+        self, calls: Sequence[Call], *, return_errors: bool = False, ahead: int = 0
+    ) -> list[Any]:
         """Call many methods in JSON-RPC batches (one HTTP request per chunk).
 
         Args:
             calls: ``(method, params)`` pairs.
             return_errors: Put an ``RpcError`` in the result list for each failed call instead of
                 raising the first one.
+            ahead: How many calls may reach the node before earlier ones of the list: chunks
+                go out over up to ``BATCH_CONNECTIONS`` connections at once while no chunk
+                sent is more than ``ahead`` calls past the oldest one unanswered (0: one chunk
+                after the other). A node that holds a lock while it seals a block answers one
+                chunk per block; several at once get through together.
 
         Returns:
             The results in the order of ``calls``.
         """
-        results: list[Any] = []
-        for first, chunk in _chunks([_call_json(i, m, p) for i, (m, p) in enumerate(calls)]):
-            results.extend(self._send_chunk(first, chunk, return_errors))
-        return results
+        chunks = list(_chunks([_call_json(i, m, p) for i, (m, p) in enumerate(calls)]))
+        lanes = min(BATCH_CONNECTIONS, 1 + ahead // max((len(c) for _, c in chunks), default=1))
+        if lanes <= 1 or len(chunks) == 1:
+            results: list[Any] = []
+            for first, chunk in chunks:
+                results.extend(self._send_chunk(first, chunk, return_errors))
+            return results
+        pool = _batch_pool()
+        futures: list[Future[list[Any]]] = []
+        try:
+            for index, (first, chunk) in enumerate(chunks):
+                if index >= lanes:
+                    futures[index - lanes].result()  # the window slides on the oldest chunk
+                futures.append(pool.submit(self._send_chunk, first, chunk, return_errors))
+            return [result for future in futures for result in future.result()]
+        finally:
+            for future in futures:
+                future.cancel()
 
     def eth_call(
         self,
@@ -289,6 +313,12 @@ class RpcClient:
             with self._sessions_lock:
                 self._sessions.append(session)
         return session
+
+
+@functools.cache
+def _batch_pool() -> ThreadPoolExecutor:
+    """The threads that send the chunks of a batch at once (a keep-alive session each)."""
+    return ThreadPoolExecutor(BATCH_CONNECTIONS, thread_name_prefix="crossborder-rpc")
 
 
 def repeatable(body: bytes) -> bool:

@@ -54,6 +54,9 @@ __all__ = [
 
 SEND_ATTEMPTS = 3  # broadcasts of the same signed bytes when the node is unreachable
 RESYNC_ATTEMPTS = 3  # fresh nonces tried when the node says ours is taken
+# Transactions of one account that may reach the node before earlier nonces: geth keeps 64
+# future transactions an account (txpool.accountqueue), Anvil any number.
+NONCES_AHEAD = 48
 SENT_BYTES_KEPT = 100_000  # signed bytes kept in memory to re-send after a reorg or failover
 RESEND_ON_SWITCH = 5_000  # latest transactions checked on (and re-sent to) a new endpoint
 # Gas over eth_estimateGas: earlier transactions of a pipelined batch may change storage costs.
@@ -608,7 +611,10 @@ class TransactionSender:
         calls = [("eth_sendRawTransaction", ["0x" + s.raw.hex()]) for s in signed]
         for attempt in range(SEND_ATTEMPTS):
             try:
-                return self.rpc.batch(calls, return_errors=True)
+                # Large transactions (a registration of 500 documents is 80 kB: 6 a chunk) go
+                # out in several chunks at once, never more than a node's queue for one account
+                # ahead of their turn.
+                return self.rpc.batch(calls, return_errors=True, ahead=NONCES_AHEAD)
             except ChainUnavailable:
                 if attempt + 1 == SEND_ATTEMPTS:
                     for s in signed:

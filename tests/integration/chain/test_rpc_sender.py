@@ -6,6 +6,7 @@ import json
 import os
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -156,6 +157,37 @@ def test_batch_keeps_order_across_chunks(rpc: RpcClient) -> None:
     words = [i.to_bytes(4, "big") for i in range(1200)]  # three batches of at most 500
     answers = rpc.batch([("web3_sha3", ["0x" + w.hex()]) for w in words])
     assert answers == ["0x" + keccak(w).hex() for w in words]
+    at_once = rpc.batch([("web3_sha3", ["0x" + w.hex()]) for w in words], ahead=1000)
+    assert at_once == answers
+
+
+@pytest.mark.parametrize(("ahead", "lanes"), [(0, 1), (9, 1), (10, 2), (25, 3), (1000, 4)])
+def test_batch_chunks_in_flight_stay_within_ahead(
+    monkeypatch: pytest.MonkeyPatch, ahead: int, lanes: int
+) -> None:
+    """Chunks sent at once never run more than ``ahead`` calls past the oldest unanswered
+    chunk, and never more than BATCH_CONNECTIONS at a time; answers keep their order."""
+    import crossborder.chain.rpc as rpc_module
+
+    monkeypatch.setattr(rpc_module, "MAX_BATCH_CALLS", 10)
+    lock = threading.Lock()
+    in_flight: set[int] = set()
+    seen: list[tuple[int, ...]] = []
+
+    class Slow(RpcClient):
+        def _send_chunk(self, first: int, chunk: list[str], return_errors: bool) -> list[object]:
+            with lock:
+                in_flight.add(first)
+                seen.append(tuple(sorted(in_flight)))
+            time.sleep(0.02 if first % 30 else 0.08)  # every third chunk is slow
+            with lock:
+                in_flight.discard(first)
+            return list(range(first, first + len(chunk)))
+
+    answers = Slow("http://127.0.0.1:1").batch([("eth_chainId", [])] * 100, ahead=ahead)
+    assert answers == list(range(100))
+    assert max(len(s) for s in seen) == lanes
+    assert all(s[-1] - s[0] <= max(ahead, 0) for s in seen if len(s) > 1)
 
 
 @pytest.mark.integration
