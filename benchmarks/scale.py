@@ -61,7 +61,10 @@ class Figures:
     index_events: int
     store_bytes: int
     rss_bytes: int
-    hwm_bytes: int
+    hwm_bytes: int  # the node's peak since the previous size: the largest of the three below
+    peak_register: int  # the node's peak resident memory while registering up to this size
+    peak_screen: int  # ... while screening all and applying
+    peak_index: int  # ... while serving a fresh indexer's catch-up
     blocks: int
 
 
@@ -77,6 +80,11 @@ def declarations(first: int, count: int) -> list[Declaration]:
         )
         for i in range(first, first + count)
     ]
+
+
+def reset_peak(pid: int) -> None:
+    """Start the process's VmHWM afresh (Linux: 5 to clear_refs), to measure one phase's peak."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
 def memory(pid: int) -> tuple[int, int]:
@@ -194,16 +202,21 @@ def measure(
     elapsed: float,
     segment: float,
     transactions: int,
+    peak_register: int,
 ) -> Figures:
     """Everything but registration, at ``size`` documents."""
+    reset_peak(pid)
     numbers_s, fingerprints_s = screen(bench, size)
     try:
         gas, latency = apply_one(bench, size)
     except ChainUnavailable as error:  # the node stalled: say so, measure the rest
         progress.console.print(f"application at {size:,} not mined: {error}")
         gas, latency = 0, float("inf")
+    peak_screen = memory(pid)[1]
+    reset_peak(pid)
     index_s, events, store_size = index(bench, url, progress)
-    rss, hwm = memory(pid)
+    rss, peak_index = memory(pid)
+    hwm = max(peak_register, peak_screen, peak_index)
     figures = Figures(
         size,
         elapsed,
@@ -218,6 +231,9 @@ def measure(
         store_size,
         rss,
         hwm,
+        peak_register,
+        peak_screen,
+        peak_index,
         bench.platform.rpc.block_number(),
     )
     progress.console.print(
@@ -260,7 +276,11 @@ def report(
             f"{f.index_events:,} events, {f.index_events / f.index_s:,.0f} events/s",
         )
         row("index: store size", f"{f.store_bytes / 1024**2:,.0f} MB")
-        row("node memory: VmRSS / VmHWM", f"{gib(f.rss_bytes)} / {gib(f.hwm_bytes)}")
+        row("node memory: VmRSS at the end", gib(f.rss_bytes))
+        row(
+            "node memory: peak registering / screening / indexing",
+            f"{gib(f.peak_register)} / {gib(f.peak_screen)} / {gib(f.peak_index)}",
+        )
     last, first = figures[-1], figures[0]
     print(f"\ngoals (at {last.size:,} documents)")
     at_goal = last.size >= GOAL_SIZE
@@ -351,7 +371,9 @@ def main() -> None:
             assert pid is not None
             done, elapsed, transactions = 0, 0.0, 0
             for size in sizes:
+                reset_peak(pid)
                 seconds, tx, registered = register(bench, done, size - done, progress, args.batch)
+                peak_register = memory(pid)[1]
                 segment = registered / seconds if seconds else 0.0
                 done, elapsed, transactions = (
                     done + registered,
@@ -359,7 +381,17 @@ def main() -> None:
                     transactions + tx,
                 )
                 figures.append(
-                    measure(bench, url, progress, pid, done, elapsed, segment, transactions)
+                    measure(
+                        bench,
+                        url,
+                        progress,
+                        pid,
+                        done,
+                        elapsed,
+                        segment,
+                        transactions,
+                        peak_register,
+                    )
                 )
                 if done < size:
                     break

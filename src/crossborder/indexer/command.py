@@ -78,7 +78,7 @@ class BackfillBar:
 @click.option("--rpc-url", help="the node [default: $CROSSBORDER_RPC_URL]")
 @click.option("--deployment", "deployment_file", type=click.Path(path_type=Path))
 @click.option("--confirmations", type=int, help="follow to head - N [default: settings]")
-@click.option("--range", "initial_range", type=int, default=100, show_default=True)
+@click.option("--range", "initial_range", type=int, default=1, show_default=True)
 @click.option("--max-range", type=int, default=100_000, show_default=True)
 @click.option("--poll", type=float, default=1.0, show_default=True, help="seconds between polls")
 @click.option(

@@ -48,9 +48,11 @@ class IndexerConfig:
 
     Attributes:
         confirmations: Follow only to ``head - confirmations`` (0 on a BFT-final chain).
-        initial_range: Blocks in the first range.
+        initial_range: Blocks in the first range (1: a chain of dense blocks, 30,000 documents
+            a block, must not answer 100 blocks of logs at once; sparse ranges double).
         max_range: The most blocks one range may grow to.
-        target_events: Ranges grow while they hold fewer events than this, shrink above twice it.
+        target_events: Ranges double while they hold fewer events than half of this; above twice
+            it the next range shrinks in proportion, to about this many.
         poll_interval: Seconds between head polls once caught up.
         max_backoff: The longest wait between retries while the node or store is unreachable.
         give_up_after: Without ``follow``: stop with an error once the node (or the store) has
@@ -60,7 +62,7 @@ class IndexerConfig:
     """
 
     confirmations: int = 0
-    initial_range: int = 100
+    initial_range: int = 1
     max_range: int = 100_000
     target_events: int = 20_000
     poll_interval: float = 1.0
@@ -357,6 +359,7 @@ class Indexer:
         try:
             fetched, found = self._discover(fetched)
             last = fetched.end.number
+            self._adapt(fetched.logs)  # before the read-ahead: it reads the adapted range
             if last < self.target:
                 # Read the next range while this one is written; it is checked like any other.
                 ahead = (last + 1, min(self.target, last + self.range))
@@ -406,7 +409,6 @@ class Indexer:
                 first_log.address,
                 first_log.block_number,
             )
-        self._adapt(fetched.logs)
         return Step.INDEXED
 
     def _fetch(self, first: int, last: int) -> FetchedRange:
@@ -426,7 +428,8 @@ class Indexer:
     def _adapt(self, logs: int) -> None:
         target = self.config.target_events
         if logs > 2 * target:
-            self.range = max(1, self.range // 2)
+            # In proportion: a node serving one range of a million logs needs gigabytes.
+            self.range = max(1, self.range * target // logs)
         elif logs < target // 2:
             self.range = min(self.config.max_range, self.range * 2)
 

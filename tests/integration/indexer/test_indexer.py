@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -538,3 +539,43 @@ def test_sqlite_and_postgresql_hold_the_same_rows(
     reference = f"sqlite:///{tmp_path / 'reference.sqlite'}"
     index(world, reference, initial_range=100_000).close()
     assert dump(url) == dump(reference)
+
+
+def test_ranges_start_at_one_block_and_shrink_in_proportion_to_dense_ones(
+    world: World, tmp_path: Path
+) -> None:
+    """A catch-up starts with one block and doubles through sparse ranges; a range with far more
+    events than the target makes the next one smaller in proportion (a node answering a
+    million logs in one range needs gigabytes), and every event is still indexed once."""
+    from crossborder.indexer import Indexer, IndexerConfig, Store, scenario_codes
+
+    url = f"sqlite:///{tmp_path / 'ranges.sqlite'}"
+    store = Store(url, scenario_codes(world.rpc, world.deployment, world.abis))
+    indexer = Indexer(
+        world.rpc, world.deployment, world.abis, store, IndexerConfig(target_events=2)
+    )
+    fetched: list[tuple[int, int, int]] = []
+    fetch = indexer.source.fetch
+
+    def recording(first: int, last: int, addresses: Any = None) -> Any:
+        result = fetch(first, last, addresses)
+        if addresses is None:
+            fetched.append((first, last, result.logs))
+        return result
+
+    indexer.source.fetch = recording  # type: ignore[method-assign]
+    indexer.run()
+    indexer.close()
+    fetched.sort()
+    assert fetched[0][1] == fetched[0][0]  # one block first
+    shrunk = 0
+    for (first, last, logs), (nxt_first, nxt_last, _) in itertools.pairwise(fetched):
+        span, nxt_span = last - first + 1, nxt_last - nxt_first + 1
+        if logs > 4 and nxt_first == last + 1:
+            assert nxt_span <= max(1, span * 2 // logs), (first, last, logs, nxt_span)
+            shrunk += 1
+    assert shrunk > 0
+    reference = index(world, f"sqlite:///{tmp_path / 'reference.sqlite'}", initial_range=100_000)
+    assert store.event_count() == reference.event_count() > 0
+    reference.close()
+    store.close()
