@@ -31,7 +31,7 @@ ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 MAX_BATCH_CALLS = 500
 # Anvil rejects request bodies over 2 MB with a bare "Invalid request".
 MAX_BATCH_BYTES = 1_000_000
-BATCH_CONNECTIONS = 4  # chunks of one batch in flight at once, at most (``batch(ahead=…)``)
+BATCH_CONNECTIONS = 8  # chunks of one batch in flight at once, at most (``batch(ahead=…)``)
 _RETRY_STATUS = frozenset({429, 502, 503, 504})
 _REASON_PATTERNS = (
     re.compile(r"reverted with reason string '(.*)'$", re.S),
@@ -190,7 +190,7 @@ class RpcClient:
             return_errors: Put an ``RpcError`` in the result list for each failed call instead of
                 raising the first one.
             ahead: How many calls may reach the node before earlier ones of the list: chunks
-                go out over up to ``BATCH_CONNECTIONS`` connections at once while no chunk
+                go out over up to ``BATCH_CONNECTIONS`` (8) connections at once while no chunk
                 sent is more than ``ahead`` calls past the oldest one unanswered (0: one chunk
                 after the other). A node that holds a lock while it seals a block answers one
                 chunk per block; several at once get through together.

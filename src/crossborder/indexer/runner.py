@@ -53,6 +53,10 @@ class IndexerConfig:
         max_range: The most blocks one range may grow to.
         target_events: Ranges double while they hold fewer events than half of this; above twice
             it the next range shrinks in proportion, to about this many.
+        range_gas: The most gas the blocks of one range may have used together (a range is
+            at least one block): every log costs gas, so this bounds what the node builds in
+            memory for one range where the range's length cannot (a fresh catch-up whose
+            ranges grew over idle blocks and then met 30,000 registrations a block).
         poll_interval: Seconds between head polls once caught up.
         max_backoff: The longest wait between retries while the node or store is unreachable.
         give_up_after: Without ``follow``: stop with an error once the node (or the store) has
@@ -64,6 +68,7 @@ class IndexerConfig:
     confirmations: int = 0
     initial_range: int = 1
     max_range: int = 100_000
+    range_gas: int = 50_000_000
     target_events: int = 20_000
     poll_interval: float = 1.0
     max_backoff: float = 30.0
@@ -341,7 +346,7 @@ class Indexer:
         self.target = self.source.head() - self.config.confirmations
         if first > self.target:
             return Step.CAUGHT_UP
-        last = min(self.target, first + self.range - 1)
+        last = self._within_gas(first, min(self.target, first + self.range - 1))
         try:
             fetched = self._fetch(first, last)
         except RangeChanged as change:
@@ -362,7 +367,7 @@ class Indexer:
             self._adapt(fetched.logs)  # before the read-ahead: it reads the adapted range
             if last < self.target:
                 # Read the next range while this one is written; it is checked like any other.
-                ahead = (last + 1, min(self.target, last + self.range))
+                ahead = (last + 1, self._within_gas(last + 1, min(self.target, last + self.range)))
                 self._ahead = (ahead, self._pool.submit(self.source.fetch, *ahead))
             anomalies = self.store.commit_range(
                 fetched.events,
@@ -424,6 +429,11 @@ class Indexer:
     def _on_chain(self, checkpoint: Checkpoint) -> bool:
         (chain_hash,) = self.source.hashes([checkpoint.block_number])
         return chain_hash == checkpoint.block_hash
+
+    def _within_gas(self, first: int, last: int) -> int:
+        if last <= first:
+            return last
+        return self.source.within_gas(first, last, self.config.range_gas)
 
     def _adapt(self, logs: int) -> None:
         target = self.config.target_events

@@ -17,6 +17,8 @@ from ..errors import ChainUnavailable
 from .events import Event, EventCatalog, Undecoded
 from .store import BlockInfo
 
+FEE_HISTORY_BLOCKS = 1024  # the most blocks geth's eth_feeHistory answers in one call
+
 
 class RangeChanged(ChainUnavailable):
     """The chain changed while a range was read (a reorg mid-read): read it again."""
@@ -58,6 +60,38 @@ class ChainSource:
         """The chain's block at ``number`` now, or None past the head."""
         raw = self.rpc.request("eth_getBlockByNumber", [hex(number), False])
         return _block_info(raw) if raw is not None else None
+
+    def within_gas(self, first: int, last: int, budget: int) -> int:
+        """The highest block of ``first..last`` such that the blocks from ``first`` to it used at
+        most ``budget`` gas together (``first`` itself whatever it used).
+
+        A node builds a range's logs in memory before it answers: gas bounds them (every log
+        costs gas) where a count of blocks does not (a registration block holds 30,000 logs,
+        an idle one none). Read from ``eth_feeHistory`` (1,024 blocks a call: the gas used
+        as a share of each block's limit); a node without it leaves the range as asked.
+        """
+        try:
+            header = self.rpc.request("eth_getBlockByNumber", [hex(first), False])
+            if header is None:
+                return last
+            limit = int(header["gasLimit"], 16)
+            spent, start = 0.0, first
+            while start <= last:
+                count = min(FEE_HISTORY_BLOCKS, last - start + 1)
+                history = self.rpc.request(
+                    "eth_feeHistory", [hex(count), hex(start + count - 1), []]
+                )
+                ratios = history.get("gasUsedRatio") or []
+                if int(history["oldestBlock"], 16) != start or len(ratios) != count:
+                    return last  # not the blocks asked (a node that caps the history)
+                for offset, ratio in enumerate(ratios):
+                    spent += ratio * limit
+                    if spent > budget:
+                        return max(first, start + offset - 1)
+                start += count
+        except (RpcError, KeyError, TypeError, ValueError):
+            return last
+        return last
 
     def hashes(self, numbers: Sequence[int]) -> list[str | None]:
         """The chain's hash at each block number now (None past the head), in one batch."""

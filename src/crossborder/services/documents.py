@@ -37,7 +37,7 @@ QUERY_BATCH = 2000  # fingerprints per call: the ledger's limit
 QUERY_CALLS_PER_REQUEST = 25  # calls per JSON-RPC batch
 QUERY_CONNECTIONS = 4  # batches in flight at once
 QUERY_GROUP = QUERY_BATCH * QUERY_CALLS_PER_REQUEST  # fingerprints per JSON-RPC batch
-# Documents screened, signed and sent at a time while the node mines those sent before.
+# Documents signed and sent at a time while the node mines those sent before.
 WAVE_DOCUMENTS = 10_000
 # Measured: 26,600 gas a document in a batch of 100; the margin covers larger batches.
 GAS_PER_DOCUMENT = 30_000
@@ -144,25 +144,26 @@ class DocumentRegistry:
                     to_day(document.issued),
                 )
                 entries.append((document.number, fingerprint, row))
-        # In waves: each wave is screened, signed and sent while the node mines the waves
-        # before it (everything was validated above, before anything is signed).
+        # What the ledger holds already, in one screening (its batches over several
+        # connections at once); then the rest in waves, each signed and sent while the node
+        # mines the waves before it (everything was validated above, before anything is signed).
         skipped: list[tuple[str, SkipReason]] = []
         batches: list[tuple[TxRequest, list[tuple[str, bytes]]]] = []
         hashes: list[str] = []
         per_wave = max(1, WAVE_DOCUMENTS // batch_size) * batch_size
         for doc_type, entries in by_type.items():
-            for wave_start in range(0, len(entries), per_wave):
-                wave = entries[wave_start : wave_start + per_wave]
-                words = screen_words(self.platform, doc_type, [f for _, f, _ in wave])
-                fresh = [e for e, word in zip(wave, words, strict=True) if not word]
-                skipped += [
-                    (n, SkipReason.ALREADY_REGISTERED)
-                    for (n, _, _), w in zip(wave, words, strict=True)
-                    if w
-                ]
+            words = screen_words(self.platform, doc_type, [f for _, f, _ in entries])
+            fresh = [e for e, word in zip(entries, words, strict=True) if not word]
+            skipped += [
+                (n, SkipReason.ALREADY_REGISTERED)
+                for (n, _, _), w in zip(entries, words, strict=True)
+                if w
+            ]
+            for wave_start in range(0, len(fresh), per_wave):
+                wave = fresh[wave_start : wave_start + per_wave]
                 sent = [
-                    self._batch(doc_type, fresh[start : start + batch_size])
-                    for start in range(0, len(fresh), batch_size)
+                    self._batch(doc_type, wave[start : start + batch_size])
+                    for start in range(0, len(wave), batch_size)
                 ]
                 hashes += self.platform.sender.send_many([request for request, _ in sent])
                 batches += sent

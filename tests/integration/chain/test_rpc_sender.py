@@ -161,7 +161,7 @@ def test_batch_keeps_order_across_chunks(rpc: RpcClient) -> None:
     assert at_once == answers
 
 
-@pytest.mark.parametrize(("ahead", "lanes"), [(0, 1), (9, 1), (10, 2), (25, 3), (1000, 4)])
+@pytest.mark.parametrize(("ahead", "lanes"), [(0, 1), (9, 1), (10, 2), (25, 3), (1000, 8)])
 def test_batch_chunks_in_flight_stay_within_ahead(
     monkeypatch: pytest.MonkeyPatch, ahead: int, lanes: int
 ) -> None:

@@ -579,3 +579,42 @@ def test_ranges_start_at_one_block_and_shrink_in_proportion_to_dense_ones(
     assert store.event_count() == reference.event_count() > 0
     reference.close()
     store.close()
+
+
+def test_a_range_holds_at_most_its_gas_budget_beyond_its_first_block(
+    world: World, tmp_path: Path
+) -> None:
+    """Gas bounds what the node builds for one range where a count of blocks cannot: with a
+    budget of 1 gas, no range reaches past its first block into another block that used gas
+    (ranges of 64 blocks asked), and every event is still indexed once."""
+    from crossborder.indexer import Indexer, IndexerConfig, Store, scenario_codes
+
+    store = Store(
+        f"sqlite:///{tmp_path / 'gas.sqlite'}",
+        scenario_codes(world.rpc, world.deployment, world.abis),
+    )
+    config = IndexerConfig(initial_range=64, range_gas=1)
+    indexer = Indexer(world.rpc, world.deployment, world.abis, store, config)
+    fetched: list[tuple[int, int]] = []
+    fetch = indexer.source.fetch
+
+    def recording(first: int, last: int, addresses: Any = None) -> Any:
+        if addresses is None:
+            fetched.append((first, last))
+        return fetch(first, last, addresses)
+
+    indexer.source.fetch = recording  # type: ignore[method-assign]
+    indexer.run()
+    indexer.close()
+    gas = {}
+    for first, last in fetched:
+        for number in range(first, last + 1):
+            header = world.rpc.request("eth_getBlockByNumber", [hex(number), False])
+            gas[number] = int(header["gasUsed"], 16)
+    assert len(fetched) > 1
+    for first, last in fetched:  # (the world mines a block a transaction: no idle blocks)
+        assert all(gas[n] == 0 for n in range(first + 1, last + 1)), (first, last)
+    reference = index(world, f"sqlite:///{tmp_path / 'reference.sqlite'}", initial_range=100_000)
+    assert store.event_count() == reference.event_count() > 0
+    reference.close()
+    store.close()

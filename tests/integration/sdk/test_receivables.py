@@ -210,8 +210,8 @@ def test_bad_input_rejected_before_anything_is_signed(platform, consortium):
 def test_a_large_registration_goes_out_in_waves_and_skips_what_is_there(
     platform, consortium, monkeypatch
 ):
-    """Each wave is screened and sent while the ones before it are mined: documents a wave
-    finds on the ledger are skipped, every other one lands once, and progress adds up."""
+    """Documents on the ledger already are skipped; the rest go out in waves, each sent while
+    the ones before it are mined; every one lands once, and progress adds up."""
     from crossborder.services import documents
 
     customs, _bank_a, _ = consortium
@@ -224,7 +224,7 @@ def test_a_large_registration_goes_out_in_waves_and_skips_what_is_there(
         )
         for n in numbers
     ]
-    early = registry.register_declarations(batch[50:55])  # in the second wave
+    early = registry.register_declarations(batch[50:55])
     assert early.documents == 5
     sends = []
     send_many = platform.sender.send_many
@@ -235,7 +235,7 @@ def test_a_large_registration_goes_out_in_waves_and_skips_what_is_there(
     )
     seen = []
     result = registry.register_declarations(batch, batch_size=15, progress=seen.append)
-    # Waves of 30 (two batches of 15); the second wave finds 5 of its 30 registered already.
+    # 125 fresh documents in waves of 30 (two batches of 15) and a last one of 5.
     assert sends == [2, 2, 2, 2, 1]
     assert result.documents == 125 and result.transactions == 9 and sum(seen) == 125
     assert sorted(result.skipped) == sorted(
