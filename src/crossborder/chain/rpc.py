@@ -258,17 +258,9 @@ class RpcClient:
         return [Log.from_json(raw) for raw in self.request("eth_getLogs", [query])]
 
     def _send_chunk(self, first: int, chunk: list[str], return_errors: bool) -> list[Any]:
-        answer = self._post(("[" + ",".join(chunk) + "]").encode())
-        if isinstance(answer, Mapping) and "error" in answer:
-            raise RpcError.from_object(answer["error"])
-        if not isinstance(answer, list):
-            raise ChainUnavailable(f"the node at {self.url} sent a malformed batch answer")
-        by_id = {item.get("id"): item for item in answer if isinstance(item, Mapping)}
+        items = self._answers(list(range(first, first + len(chunk))), chunk)
         results = []
-        for call_id in range(first, first + len(chunk)):
-            item = by_id.get(call_id)
-            if item is None:
-                raise ChainUnavailable(f"the node at {self.url} left call {call_id} unanswered")
+        for item in items:
             if "error" not in item:
                 results.append(item.get("result"))
             elif return_errors:
@@ -276,6 +268,32 @@ class RpcClient:
             else:
                 raise RpcError.from_object(item["error"])
         return results
+
+    def _answers(self, ids: list[int], bodies: list[str]) -> list[Mapping[str, Any]]:
+        """The answer object of each call, in order. Calls a node refused because the batch's
+        answer grew too large (geth: 25 MB a batch, and a registration transaction looked up
+        is 160 kB of hex) are asked again in two halves."""
+        answer = self._post(("[" + ",".join(bodies) + "]").encode())
+        if isinstance(answer, Mapping) and "error" in answer:
+            raise RpcError.from_object(answer["error"])
+        if not isinstance(answer, list):
+            raise ChainUnavailable(f"the node at {self.url} sent a malformed batch answer")
+        by_id = {item.get("id"): item for item in answer if isinstance(item, Mapping)}
+        items: list[Mapping[str, Any]] = []
+        for call_id in ids:
+            item = by_id.get(call_id)
+            if item is None:
+                raise ChainUnavailable(f"the node at {self.url} left call {call_id} unanswered")
+            items.append(item)
+        again = [i for i, item in enumerate(items) if _too_large(item)]
+        if again and len(ids) > 1:
+            half = max(1, len(again) // 2)
+            for part in (again[:half], again[half:]):
+                if part:
+                    redone = self._answers([ids[i] for i in part], [bodies[i] for i in part])
+                    for i, item in zip(part, redone, strict=True):
+                        items[i] = item
+        return items
 
     def _post(self, body: bytes) -> Any:
         failure = ""
@@ -319,6 +337,12 @@ class RpcClient:
 def _batch_pool() -> ThreadPoolExecutor:
     """The threads that send the chunks of a batch at once (a keep-alive session each)."""
     return ThreadPoolExecutor(BATCH_CONNECTIONS, thread_name_prefix="crossborder-rpc")
+
+
+def _too_large(item: Mapping[str, Any]) -> bool:
+    """Whether a batch answer item is a node's refusal to answer more in this batch."""
+    error = item.get("error")
+    return isinstance(error, Mapping) and "response too large" in str(error.get("message", ""))
 
 
 def repeatable(body: bytes) -> bool:

@@ -190,6 +190,32 @@ def test_batch_chunks_in_flight_stay_within_ahead(
     assert all(s[-1] - s[0] <= max(ahead, 0) for s in seen if len(s) > 1)
 
 
+def test_calls_refused_for_a_too_large_batch_answer_are_asked_again_in_halves() -> None:
+    """geth stops answering a batch once its answer passes 25 MB ("response too large" for
+    every call after): those calls are asked again in smaller batches, answers in order."""
+    posts: list[int] = []
+
+    class Geth(RpcClient):
+        def _post(self, body: bytes) -> object:
+            calls = json.loads(body)
+            posts.append(len(calls))
+            answers, size = [], 0
+            for call in calls:
+                size += 10
+                if size > 35:  # room for three answers a batch
+                    error = {"code": -32003, "message": "response too large"}
+                    answers.append({"jsonrpc": "2.0", "id": call["id"], "error": error})
+                else:
+                    answers.append(
+                        {"jsonrpc": "2.0", "id": call["id"], "result": call["params"][0]}
+                    )
+            return answers
+
+    answers = Geth("http://127.0.0.1:1").batch([("echo", [i]) for i in range(10)])
+    assert answers == list(range(10))
+    assert posts[0] == 10 and len(posts) > 2 and max(posts[1:]) <= 4
+
+
 @pytest.mark.integration
 def test_batch_splits_bodies_anvil_would_refuse(rpc: RpcClient, consortium: str) -> None:
     # 500 calls of 3 kB are over Anvil's 2 MB request limit: they go out in two bodies.
