@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     devnet_dir: Path = REPO_ROOT / ".devnet"
     devnet_port: int = 8545
     devnet_block_time: float = Field(default=1.0, description="interval mining, in seconds")
+    devnet_prune_history: bool = Field(
+        default=False,
+        description=(
+            "start the devnet's Anvil with --prune-history: no copy of the whole state per"
+            " block (national-scale data; calls at past blocks are refused)"
+        ),
+    )
     deployment_file: Path | None = None
     build_file: Path | None = Field(
         default=None,

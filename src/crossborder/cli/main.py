@@ -37,6 +37,7 @@ def _devnet(settings: Settings) -> Devnet:
         port=settings.devnet_port,
         block_time=settings.devnet_block_time,
         accounts=30,
+        extra_args=("--prune-history",) if settings.devnet_prune_history else (),
     )
 
 

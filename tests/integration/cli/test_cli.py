@@ -256,3 +256,32 @@ def test_ids_the_directory_issues_with_an_audit_record_and_a_member_learns(env, 
         assert "Traceback" not in unknown.stderr + refused.stderr + clash.stderr
     finally:
         run(env, "devnet", "stop")
+
+
+@pytest.mark.parametrize("prune", [False, True])
+def test_the_devnet_keeps_past_states_unless_told_to_prune_them(
+    env: dict[str, str], prune: bool
+) -> None:
+    """CROSSBORDER_DEVNET_PRUNE_HISTORY=1 starts Anvil without a copy of the whole state per
+    block (national-scale data): the latest state answers, a past block's state is refused."""
+    from crossborder.chain.rpc import RpcClient, RpcError
+
+    env = {**env, "CROSSBORDER_DEVNET_PRUNE_HISTORY": "1" if prune else "0"}
+    run(env, "devnet", "start")
+    try:
+        rpc = RpcClient(env["CROSSBORDER_RPC_URL"])
+        account = "0x" + "11" * 20
+        rpc.request("anvil_setBalance", [account, hex(1234)])
+        first = rpc.block_number()
+        deadline = time.monotonic() + 10
+        while rpc.block_number() < first + 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert int(rpc.request("eth_getBalance", [account, "latest"]), 16) == 1234
+        past = [account, hex(rpc.block_number() - 2)]
+        if prune:
+            with pytest.raises(RpcError):
+                rpc.request("eth_getBalance", past)
+        else:
+            assert int(rpc.request("eth_getBalance", past), 16) == 1234
+    finally:
+        run(env, "devnet", "stop")
