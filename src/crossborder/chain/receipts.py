@@ -213,9 +213,20 @@ class Receipts:
             [("eth_sendRawTransaction", ["0x" + raw.hex()]) for _, raw in known],
             return_errors=True,
         )
+        taken = []
         for (tx_hash, _), answer in zip(known, answers, strict=True):
-            if isinstance(answer, RpcError):
+            if isinstance(answer, RpcError) and "nonce too low" in answer.message.lower():
+                taken.append(tx_hash)
+            elif isinstance(answer, RpcError):
                 log.warning("re-sending %s: the node answered %s", tx_hash, answer.message)
+        if taken:
+            log.warning(
+                "%d re-sent transaction(s) have their nonce used on the chain already: mined"
+                " (the node's transaction lookup lagging behind a reorg) or replaced by another"
+                " transaction of the account; the wait goes on and says which: first %s",
+                len(taken),
+                taken[0],
+            )
         log.warning(
             "re-sent %d transaction(s) the node no longer knew (reorg or node switch),"
             " from their signed bytes: first %s",

@@ -4,6 +4,7 @@ endpoints are healthy given what their probes found."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -84,3 +85,30 @@ def test_bytes_that_are_not_the_transaction_are_never_resent() -> None:
     receipts = Receipts(RpcClient("http://127.0.0.1:9", retries=0), raw_of=lambda _: b"\x02other")
     assert receipts.resend([waited]) == 0  # no call made: the node is not even there
     assert receipts.resent == 0
+
+
+def test_resent_transactions_whose_nonce_is_used_are_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After a reorg geth may not show mined transactions yet: re-sending them answers "nonce
+    too low", said once for all of them; any other refusal is said per transaction."""
+    from eth_utils import keccak
+
+    from crossborder.chain.rpc import RpcError
+
+    raws = {"0x" + keccak(raw).hex(): raw for raw in (b"\x02a", b"\x02b", b"\x02c", b"\x02d")}
+    hashes = list(raws)
+
+    class Node(RpcClient):
+        def batch(self, calls: Any, *, return_errors: bool = False, ahead: int = 0) -> list[Any]:
+            low = RpcError(code=-32000, message="nonce too low: next nonce 200, tx nonce 131")
+            funds = RpcError(code=-32000, message="insufficient funds for gas * price + value")
+            return [low, low, low, funds][: len(calls)]
+
+    receipts = Receipts(Node("http://127.0.0.1:9"), raw_of=raws.get)
+    with caplog.at_level("WARNING", logger="crossborder.chain.receipts"):
+        assert receipts.resend(hashes) == 4
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum("nonce used on the chain already" in line for line in lines) == 1
+    assert sum("insufficient funds" in line for line in lines) == 1
+    assert not any("nonce too low" in line for line in lines)
