@@ -7,14 +7,15 @@ very same report.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, literal, select
+from sqlalchemy import Connection, and_, case, false, func, literal, select
 from sqlalchemy.sql import ColumnElement, Select
 
-from ..domain.codes import DocumentType, FinancingState, Reason
+from ..domain.codes import DocumentType, FinancingState, Reason, Scenario
 from ..errors import InvalidInput
 from ..indexer import schema as s
 from .model import (
@@ -476,6 +477,12 @@ def _restrict_payments(
     )
 
 
+def _cst_midnight(day: dt.date, days_after: int = 0) -> int:
+    """The Unix time at which a China Standard Time reporting day (plus ``days_after``) starts."""
+    start = dt.datetime.combine(day + dt.timedelta(days=days_after), dt.time(), s.REPORTING_TZ)
+    return int(start.timestamp())
+
+
 def _percent(part: int, whole: int) -> Decimal | None:
     if not whole:
         return None
@@ -612,8 +619,24 @@ def invoice_tags(conn: Connection, scope: Scope, filters: Filters, names: Names 
 
 def post_review(conn: Connection, scope: Scope, filters: Filters, names: Names = _plain) -> Report:
     """资本项目事后抽查: per closed period, its payments, the sample drawn and recorded, how
-    many were reviewed (coverage) and found non-compliant. The regulator's report."""
+    many were reviewed (coverage) and found non-compliant. The regulator's report.
+
+    ``--from``/``--to`` select periods by the China Standard Time day they closed on; a
+    scenario other than capital payments selects none. A period samples payments of every
+    bank and currency, so a currency or bank filter is refused rather than ignored.
+    """
+    if filters.currency is not None or filters.bank is not None:
+        raise InvalidInput(
+            "the post-review sample is drawn over every bank's payments in every currency:"
+            " filter it by date or scenario only"
+        )
     query = select(periods).order_by(periods.c.scenario_address, periods.c.period)
+    if filters.scenario is not None and filters.scenario != int(Scenario.CAPITAL_PAYMENT):
+        query = query.where(false())
+    if filters.date_from is not None:
+        query = query.where(periods.c.closed_at >= _cst_midnight(filters.date_from))
+    if filters.date_to is not None:
+        query = query.where(periods.c.closed_at < _cst_midnight(filters.date_to, 1))
     rows = []
     # A bank statistician sees no rows: the sample is the regulator's.
     for r in conn.execute(query) if scope.bank is None else ():

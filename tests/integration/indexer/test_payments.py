@@ -5,6 +5,7 @@ what the story did; a reorg through a tagging batch gives the fresh index again.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections import Counter
 from collections.abc import Iterator
@@ -15,7 +16,8 @@ import pytest
 from sqlalchemy import func, select
 
 from crossborder.chain.signers import dev_signers
-from crossborder.domain.codes import DocumentType, Reason
+from crossborder.domain.codes import DocumentType, Reason, Scenario
+from crossborder.errors import InvalidInput
 from crossborder.indexer import Indexer, IndexerConfig, Store, scenario_codes
 from crossborder.indexer import schema as s
 from crossborder.indexer.runner import Step
@@ -163,6 +165,33 @@ def test_reports_follow_the_story(paid, store) -> None:
     assert {r["bank"] for r in mine["invoice-tags"]} <= {head}
     assert sum(int(r["invoices"]) for r in mine["invoice-tags"]) == out.tagged.get(head, 0)  # type: ignore[call-overload]
     assert mine["post-review"] == []
+
+
+def test_the_post_review_report_filters_by_closing_day_and_scenario(paid, store) -> None:
+    """Periods are selected by the China Standard Time day they closed on and by scenario; a
+    currency or bank filter is refused (a period samples every bank's payments in every
+    currency), never silently ignored."""
+    with store.engine.connect() as conn:
+        closed = {
+            int(r.period): dt.datetime.fromtimestamp(int(r.closed_at), s.REPORTING_TZ).date()
+            for r in conn.execute(select(s.review_periods))
+        }
+
+        def periods(**filters: object) -> list[int]:
+            rows = REPORTS["post-review"](conn, Scope(), Filters(**filters), str).rows  # type: ignore[arg-type]
+            return [int(r["period"]) for r in rows]  # type: ignore[call-overload]
+
+        assert closed and periods() == sorted(closed)
+        first, last = min(closed.values()), max(closed.values())
+        assert periods(date_from=first, date_to=last) == sorted(closed)
+        assert periods(date_to=first - dt.timedelta(days=1)) == []
+        assert periods(date_from=last + dt.timedelta(days=1)) == []
+        assert periods(date_from=last) == sorted(p for p, day in closed.items() if day >= last)
+        assert periods(scenario=int(Scenario.CAPITAL_PAYMENT)) == sorted(closed)
+        assert periods(scenario=int(Scenario.RECEIVABLES)) == []
+        for refused in ({"currency": 840}, {"bank": "0x" + "00" * 32}):
+            with pytest.raises(InvalidInput, match="filter it by date or scenario only"):
+                periods(**refused)
 
 
 def test_a_reorg_through_a_tagging_batch_gives_the_fresh_index(paid, tmp_path: Path) -> None:
